@@ -1,0 +1,1 @@
+"""The product surface: the HTTP API, the console UI and the `watchfloor` CLI."""

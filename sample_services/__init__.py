@@ -1,0 +1,1 @@
+"""The demo fleet: playback, encoding, CDN and DRM services, chaos and a traffic generator."""

@@ -1,0 +1,1 @@
+"""Instrumentation for services (OpenTelemetry, Prometheus, ECS logs); trace analytics later."""
