@@ -11,33 +11,38 @@ from starlette.types import ASGIApp
 
 
 class ServerThread:
-    """One uvicorn server on a thread of its own; ``port=0`` picks a free port."""
+    """One uvicorn server on a thread of its own.
 
-    def __init__(self, app: ASGIApp, host: str = "127.0.0.1", port: int = 0) -> None:
+    The socket is bound at construction (``port=0`` picks a free port), so callers know
+    the URL before they build the app that will serve it — services need their
+    neighbours' URLs when they are built.
+    """
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
         self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._socket.bind((host, port))
         self.host = host
         self.port: int = self._socket.getsockname()[1]
-        # log_config=None: uvicorn's dictConfig would close every existing handler, ours included.
-        config = uvicorn.Config(
-            app, log_level="warning", access_log=False, lifespan="on", log_config=None
-        )
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(
-            target=self._server.run, kwargs={"sockets": [self._socket]}, daemon=True,
-            name=f"uvicorn-{self.port}",
-        )
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
 
     @property
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
 
-    def start(self, timeout_s: float = 15.0) -> str:
-        """Start serving; returns the base URL once the app has finished starting up."""
+    def start(self, app: ASGIApp, timeout_s: float = 15.0) -> str:
+        """Serve ``app``; returns the base URL once its start-up has finished."""
+        # log_config=None: uvicorn's dictConfig would close every existing handler, ours included.
+        config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on", log_config=None)
+        server = uvicorn.Server(config)
+        self._server = server
+        self._thread = threading.Thread(
+            target=server.run, kwargs={"sockets": [self._socket]}, daemon=True, name=f"uvicorn-{self.port}"
+        )
         self._thread.start()
         deadline = time.monotonic() + timeout_s
-        while not self._server.started:
+        while not server.started:
             if not self._thread.is_alive() or time.monotonic() > deadline:
                 raise RuntimeError(f"server on port {self.port} did not start")
             time.sleep(0.01)
@@ -45,6 +50,7 @@ class ServerThread:
 
     def stop(self, timeout_s: float = 15.0) -> None:
         """Stop accepting, let in-flight requests finish, run the app's shutdown."""
-        self._server.should_exit = True
-        self._thread.join(timeout_s)
+        if self._server is not None and self._thread is not None:
+            self._server.should_exit = True
+            self._thread.join(timeout_s)
         self._socket.close()

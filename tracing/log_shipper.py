@@ -9,6 +9,7 @@ status is retryable.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import queue
@@ -60,7 +61,8 @@ class BulkLogShipper:
     ) -> None:
         self._url = url
         self._index = index
-        self._queue: queue.Queue[dict[str, Any]] = queue.Queue(maxsize=buffer_size)
+        # None is a wake-up call from close(), never a document.
+        self._queue: queue.Queue[dict[str, Any] | None] = queue.Queue(maxsize=buffer_size)
         self._batch_size = batch_size
         self._flush_interval_s = flush_interval_s
         self._max_backoff_s = max_backoff_s
@@ -106,9 +108,16 @@ class BulkLogShipper:
         """Flush what is buffered for up to ``timeout_s``, then stop; the rest counts as dropped."""
         self._drain_deadline = time.monotonic() + timeout_s
         self._stop.set()
+        with contextlib.suppress(queue.Full):  # a full queue wakes the thread anyway
+            self._queue.put_nowait(None)
         if self._thread.is_alive():
             self._thread.join(timeout_s + 1.0)
-        leftover = self._queue.qsize()
+        leftover = 0
+        while True:
+            try:
+                leftover += self._queue.get_nowait() is not None
+            except queue.Empty:
+                break
         if leftover:
             self._documents.labels("dropped").inc(leftover)
         self._client.close()
@@ -121,12 +130,11 @@ class BulkLogShipper:
             if self._stop.is_set():
                 remaining = 0.0
             try:
-                if remaining > 0:
-                    batch.append(self._queue.get(timeout=remaining))
-                else:
-                    batch.append(self._queue.get_nowait())
+                document = self._queue.get(timeout=remaining) if remaining > 0 else self._queue.get_nowait()
             except queue.Empty:
                 break
+            if document is not None:
+                batch.append(document)
         return batch
 
     def _run(self) -> None:

@@ -1,0 +1,1 @@
+"""Fakes of the external services that cannot run here, shared by every test."""

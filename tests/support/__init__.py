@@ -1,0 +1,1 @@
+"""Test-side helpers: receivers and an in-process fleet."""
