@@ -1,0 +1,65 @@
+"""A canary started with a built-in regression differs measurably from its baseline."""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from scipy.stats import mannwhitneyu
+
+from sample_services.chaos import Fault
+from sample_services.catalog import DEVICE_DRM, POPULARITY
+from tests.support.fleet import RunningFleet, start_fleet
+from tests.support.metrics import scrape, value
+
+REQUESTS = 300
+REGRESSION = Fault(latency_ms=40.0, error_rate=0.05)
+
+
+@pytest.fixture(scope="module")
+def drm_pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningFleet]:
+    running = start_fleet(Path(tmp_path_factory.mktemp("canary")), otlp_endpoint=None, bulk_url=None,
+                          apps=("drm",), regressions={"drm": REGRESSION})
+    yield running
+    running.stop()
+
+
+def _drive(url: str, rng: random.Random) -> tuple[list[float], int]:
+    latencies, errors = [], 0
+    with httpx.Client(base_url=url, timeout=10) as client:
+        for _ in range(REQUESTS):
+            device = rng.choice(list(DEVICE_DRM))
+            body = {"system": DEVICE_DRM[device][0], "title_id": rng.choice(POPULARITY), "device": device}
+            began = time.perf_counter()
+            status = client.post("/license", json=body).status_code
+            latencies.append(time.perf_counter() - began)
+            errors += status >= 500
+    return latencies, errors
+
+
+def test_the_canary_is_slower_and_fails_more_than_its_baseline(drm_pair):
+    baseline, canary = drm_pair.url("drm-v1"), drm_pair.url("drm-v2-canary")
+    base_latency, base_errors = _drive(baseline, random.Random(1))
+    canary_latency, canary_errors = _drive(canary, random.Random(1))
+
+    # Client-side: the canary's latencies are stochastically larger (one-sided Mann-Whitney U).
+    test = mannwhitneyu(canary_latency, base_latency, alternative="greater")
+    assert test.pvalue < 1e-6, test
+    # 5% of 300 requests: P(no failure at all) = 0.95**300 ≈ 2e-7.
+    assert base_errors == 0
+    assert canary_errors > 0
+
+    # Server-side, as a scraper will see it: mean latency and 5xx counts from /metrics.
+    def mean_latency(url: str) -> float:
+        samples = scrape(url)
+        total = value(samples, "http_server_request_duration_seconds_sum", route="/license")
+        return total / value(samples, "http_server_request_duration_seconds_count", route="/license")
+
+    assert mean_latency(canary) - mean_latency(baseline) > 0.02  # the regression adds 40 ms on average
+    assert value(scrape(canary), "http_server_requests_total", route="/license", status_class="5xx") \
+        == canary_errors
+    assert value(scrape(baseline), "http_server_requests_total", route="/license", status_class="5xx") == 0
