@@ -11,6 +11,7 @@ import pytest
 
 from console.cli import main
 from tests.support.fleet import RunningFleet, start_fleet
+from tests.support.load import timed_posts
 from tests.support.metrics import scrape, value
 
 LICENSE = {"system": "widevine", "title_id": "80100000", "device": "chrome_browser"}
@@ -64,7 +65,7 @@ def test_chaos_fails_every_request_at_error_rate_one_and_adds_the_latency(drm):
 def test_chaos_error_rate_fails_about_that_share_of_requests(drm):
     url = drm.url("drm-v1")
     httpx.post(f"{url}/chaos", json={"error_rate": 0.3, "duration_s": 60})
-    statuses = [_timed_license(url)[0] for _ in range(200)]
+    statuses = [status for status, _ in timed_posts(f"{url}/license", [LICENSE] * 200)]
     failed = statuses.count(503)
     # Binomial(200, 0.3): mean 60, sd 6.5; these bounds are over five sd away.
     assert 25 <= failed <= 95, failed
