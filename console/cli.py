@@ -47,32 +47,56 @@ def _duration(text: str) -> float:
 
 
 def _add_telemetry_flags(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--otlp-endpoint", help="OTLP/HTTP traces URL (env WATCHFLOOR_OTLP_ENDPOINT; "
-                        "default the server's /v1/traces)")
-    parser.add_argument("--bulk-url", help="Elasticsearch _bulk URL for logs (env WATCHFLOOR_BULK_URL; "
-                        "default the server's /_bulk)")
+    parser.add_argument(
+        "--otlp-endpoint",
+        help="OTLP/HTTP traces URL (env WATCHFLOOR_OTLP_ENDPOINT; default the server's /v1/traces)",
+    )
+    parser.add_argument(
+        "--bulk-url",
+        help="Elasticsearch _bulk URL for logs (env WATCHFLOOR_BULK_URL; default the server's /_bulk)",
+    )
     parser.add_argument("--data", help="data directory (env WATCHFLOOR_DATA; default ./var)")
-    parser.add_argument("--time-scale", type=float, default=1.0,
-                        help="multiplies simulated work such as encodes (default 1.0)")
+    parser.add_argument(
+        "--time-scale",
+        type=float,
+        default=1.0,
+        help="multiplies simulated work such as encodes (default 1.0)",
+    )
 
 
 def _add_fleet_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default=None, help="address to bind (default 127.0.0.1)")
-    parser.add_argument("--base-port", type=int, default=None,
-                        help=f"first instance port (env WATCHFLOOR_FLEET_BASE_PORT; default {DEFAULT_BASE_PORT})")
+    parser.add_argument(
+        "--base-port",
+        type=int,
+        default=None,
+        help=f"first instance port (env WATCHFLOOR_FLEET_BASE_PORT; default {DEFAULT_BASE_PORT})",
+    )
     parser.add_argument("--rate", type=float, default=2.0, help="viewer sessions per second (default 2)")
-    parser.add_argument("--jobs-per-min", type=float, default=6.0, help="encoding jobs per minute (default 6)")
+    parser.add_argument(
+        "--jobs-per-min", type=float, default=6.0, help="encoding jobs per minute (default 6)"
+    )
     parser.add_argument("--no-traffic", action="store_true", help="start the fleet without the generator")
-    parser.add_argument("--canary-regression", type=_regressions, default=None,
-                        help="canary builds with a regression: 'none', 'drm', or "
-                             "'drm:latency_ms=40,error_rate=0.04;cdn:latency_ms=20' (default: drm)")
-    parser.add_argument("--duration", type=_duration, default=None,
-                        help="stop after this long (30s, 5m); default: until interrupted")
+    parser.add_argument(
+        "--canary-regression",
+        type=_regressions,
+        default=None,
+        help="canary builds with a regression: 'none', 'drm', or "
+        "'drm:latency_ms=40,error_rate=0.04;cdn:latency_ms=20' (default: drm)",
+    )
+    parser.add_argument(
+        "--duration",
+        type=_duration,
+        default=None,
+        help="stop after this long (30s, 5m); default: until interrupted",
+    )
     _add_telemetry_flags(parser)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="watchfloor", description=__doc__.splitlines()[0] if __doc__ else None)
+    parser = argparse.ArgumentParser(
+        prog="watchfloor", description=__doc__.splitlines()[0] if __doc__ else None
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     up = sub.add_parser("up", help="start everything for the demo and print where to look")
@@ -85,10 +109,19 @@ def build_parser() -> argparse.ArgumentParser:
     service.add_argument("--port", type=int, required=True)
     service.add_argument("--host", default="127.0.0.1")
     service.add_argument("--canary", action="store_true", help="run as <app>-v2-canary")
-    service.add_argument("--regression", type=_fault, default=None,
-                         help="built-in regression, e.g. latency_ms=40,error_rate=0.04")
-    service.add_argument("--upstream", action="append", default=[], metavar="APP=URL[,URL]",
-                         help="instances of an upstream app (repeatable)")
+    service.add_argument(
+        "--regression",
+        type=_fault,
+        default=None,
+        help="built-in regression, e.g. latency_ms=40,error_rate=0.04",
+    )
+    service.add_argument(
+        "--upstream",
+        action="append",
+        default=[],
+        metavar="APP=URL[,URL]",
+        help="instances of an upstream app (repeatable)",
+    )
     service.add_argument("--environment", default="demo")
     service.add_argument("--seed", type=int, default=None)
     _add_telemetry_flags(service)
@@ -98,11 +131,16 @@ def build_parser() -> argparse.ArgumentParser:
     chaos.add_argument("--cluster", help="only this cluster (for example drm-v2-canary)")
     chaos.add_argument("--error-rate", type=float, default=0.0, help="share of requests to fail, 0..1")
     chaos.add_argument("--latency-ms", type=float, default=0.0, help="extra latency per request")
-    chaos.add_argument("--for", dest="duration", type=_duration, default=300.0,
-                       help="how long (30s, 5m, 1h; default 5m)")
+    chaos.add_argument(
+        "--for", dest="duration", type=_duration, default=300.0, help="how long (30s, 5m, 1h; default 5m)"
+    )
     chaos.add_argument("--stop", action="store_true", help="end the experiment now")
-    chaos.add_argument("--url", action="append", default=[], help="instance base URL (repeatable); "
-                       "default: the instances in the data directory's fleet.json")
+    chaos.add_argument(
+        "--url",
+        action="append",
+        default=[],
+        help="instance base URL (repeatable); default: the instances in the data directory's fleet.json",
+    )
     chaos.add_argument("--data", help="data directory holding fleet.json (default ./var)")
 
     traffic = sub.add_parser("traffic", help="generate viewer traffic against a running fleet")

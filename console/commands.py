@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -35,8 +36,11 @@ _log = logging.getLogger("watchfloor")
 
 def _endpoints(args: argparse.Namespace) -> tuple[str, str]:
     """OTLP and ``_bulk`` URLs: flag > WATCHFLOOR_* > OTEL_* (traces only) > the server's."""
-    otlp = resolve(args.otlp_endpoint, "WATCHFLOOR_OTLP_ENDPOINT",
-                   os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", DEFAULT_OTLP_ENDPOINT))
+    otlp = resolve(
+        args.otlp_endpoint,
+        "WATCHFLOOR_OTLP_ENDPOINT",
+        os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", DEFAULT_OTLP_ENDPOINT),
+    )
     bulk = resolve(args.bulk_url, "WATCHFLOOR_BULK_URL", DEFAULT_BULK_URL)
     return otlp or "", bulk or ""
 
@@ -66,15 +70,22 @@ def service(args: argparse.Namespace) -> int:
     instance = build_instance(
         spec, settings, _parse_upstreams(args.upstream), seed=args.seed, time_scale=args.time_scale
     )
-    config = uvicorn.Config(instance.app, host=spec.host, port=spec.port, log_config=None,
-                            access_log=False, log_level="warning")
+    config = uvicorn.Config(
+        instance.app, host=spec.host, port=spec.port, log_config=None, access_log=False, log_level="warning"
+    )
     uvicorn.Server(config).run()
     return 0
 
 
 def _fleet_layout(args: argparse.Namespace) -> list[InstanceSpec]:
-    base_port = int(resolve(None if args.base_port is None else str(args.base_port),
-                            "WATCHFLOOR_FLEET_BASE_PORT", str(DEFAULT_BASE_PORT)) or DEFAULT_BASE_PORT)
+    base_port = int(
+        resolve(
+            None if args.base_port is None else str(args.base_port),
+            "WATCHFLOOR_FLEET_BASE_PORT",
+            str(DEFAULT_BASE_PORT),
+        )
+        or DEFAULT_BASE_PORT
+    )
     host = resolve(args.host, "WATCHFLOOR_HOST", "127.0.0.1") or "127.0.0.1"
     return default_layout(base_port, host, args.canary_regression)
 
@@ -84,8 +95,10 @@ def _where_to_look(title: str, layout: list[InstanceSpec], data: Path, otlp: str
     for spec in layout:
         note = ""
         if spec.regression is not None:
-            note = (f"  ← canary regression: +{spec.regression.latency_ms:g} ms, "
-                    f"{spec.regression.error_rate:.0%} errors")
+            note = (
+                f"  ← canary regression: +{spec.regression.latency_ms:g} ms, "
+                f"{spec.regression.error_rate:.0%} errors"
+            )
         lines.append(f"  {spec.cluster:<22} {spec.url}{note}")
     lines += [
         "",
@@ -108,8 +121,9 @@ async def _drive(runner: FleetRunner, args: argparse.Namespace) -> None:
     generator = None
     tasks: list[asyncio.Task[object]] = []
     if not args.no_traffic:
-        generator = TrafficGenerator(upstreams_of(runner.layout), sessions_per_s=args.rate,
-                                     jobs_per_min=args.jobs_per_min)
+        generator = TrafficGenerator(
+            upstreams_of(runner.layout), sessions_per_s=args.rate, jobs_per_min=args.jobs_per_min
+        )
         tasks.append(asyncio.create_task(generator.run()))
     deadline = None if args.duration is None else time.monotonic() + args.duration
     next_status = time.monotonic() + STATUS_EVERY_S
@@ -119,10 +133,8 @@ async def _drive(runner: FleetRunner, args: argparse.Namespace) -> None:
         if generator is not None and time.monotonic() >= next_status:
             print("traffic:", json.dumps(generator.stats.summary()), flush=True)
             next_status += STATUS_EVERY_S
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=1.0)
-        except TimeoutError:
-            pass
     for task in tasks:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
@@ -172,12 +184,16 @@ def chaos(args: argparse.Namespace) -> int:
         targets = [(url, url) for url in args.url]
     else:
         targets = [
-            (str(i["cluster"]), str(i["url"])) for i in _fleet_urls(args)
+            (str(i["cluster"]), str(i["url"]))
+            for i in _fleet_urls(args)
             if i["app"] == args.app and (args.cluster is None or i["cluster"] == args.cluster)
         ]
     if not targets:
-        print(f"watchfloor chaos: no instances of {args.app}"
-              + (f" in cluster {args.cluster}" if args.cluster else ""), file=sys.stderr)
+        print(
+            f"watchfloor chaos: no instances of {args.app}"
+            + (f" in cluster {args.cluster}" if args.cluster else ""),
+            file=sys.stderr,
+        )
         return 1
     failed = 0
     body = {"latency_ms": args.latency_ms, "error_rate": args.error_rate, "duration_s": args.duration}
@@ -193,13 +209,17 @@ def chaos(args: argparse.Namespace) -> int:
                 failed += 1
                 continue
             if answer.status_code != 200:
-                print(f"{name}: refused ({answer.status_code}): {answer.json().get('detail')}", file=sys.stderr)
+                print(
+                    f"{name}: refused ({answer.status_code}): {answer.json().get('detail')}", file=sys.stderr
+                )
                 failed += 1
             elif args.stop:
                 print(f"{name}: chaos stopped")
             else:
-                print(f"{name}: chaos on — {args.error_rate:.0%} errors, +{args.latency_ms:g} ms "
-                      f"for {args.duration:g} s")
+                print(
+                    f"{name}: chaos on — {args.error_rate:.0%} errors, +{args.latency_ms:g} ms "
+                    f"for {args.duration:g} s"
+                )
     return 1 if failed else 0
 
 

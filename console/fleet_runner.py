@@ -30,17 +30,33 @@ class FleetOptions:
 def service_command(spec: InstanceSpec, options: FleetOptions) -> list[str]:
     """The ``watchfloor service …`` command line that runs one instance."""
     command = [
-        sys.executable, "-m", "console.cli", "service", spec.app,
-        "--host", spec.host, "--port", str(spec.port),
-        "--otlp-endpoint", options.otlp_endpoint, "--bulk-url", options.bulk_url,
-        "--data", str(options.data_dir), "--time-scale", str(options.time_scale),
-        "--environment", options.environment,
+        sys.executable,
+        "-m",
+        "console.cli",
+        "service",
+        spec.app,
+        "--host",
+        spec.host,
+        "--port",
+        str(spec.port),
+        "--otlp-endpoint",
+        options.otlp_endpoint,
+        "--bulk-url",
+        options.bulk_url,
+        "--data",
+        str(options.data_dir),
+        "--time-scale",
+        str(options.time_scale),
+        "--environment",
+        options.environment,
     ]
     if spec.canary:
         command.append("--canary")
     if spec.regression is not None:
-        command += ["--regression",
-                    f"latency_ms={spec.regression.latency_ms},error_rate={spec.regression.error_rate}"]
+        command += [
+            "--regression",
+            f"latency_ms={spec.regression.latency_ms},error_rate={spec.regression.error_rate}",
+        ]
     for app, urls in options.upstreams.items():
         command += ["--upstream", f"{app}={','.join(urls)}"]
     return command

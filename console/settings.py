@@ -18,8 +18,9 @@ DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 
 
-def resolve(flag: str | None, env_name: str, default: str | None,
-            environ: Mapping[str, str] | None = None) -> str | None:
+def resolve(
+    flag: str | None, env_name: str, default: str | None, environ: Mapping[str, str] | None = None
+) -> str | None:
     """The flag if given, else the environment variable if set, else the default."""
     if flag is not None:
         return flag

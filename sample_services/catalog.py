@@ -39,8 +39,14 @@ DEVICE_SHARE: dict[str, float] = {
 GENRES = ("drama", "comedy", "documentary", "animation", "action", "thriller", "reality", "anime")
 # Animation compresses well, action and grainy thrillers do not: the per-title premise.
 GENRE_COMPLEXITY = {
-    "animation": 0.15, "anime": 0.25, "documentary": 0.4, "reality": 0.45,
-    "comedy": 0.45, "drama": 0.55, "thriller": 0.7, "action": 0.85,
+    "animation": 0.15,
+    "anime": 0.25,
+    "documentary": 0.4,
+    "reality": 0.45,
+    "comedy": 0.45,
+    "drama": 0.55,
+    "thriller": 0.7,
+    "action": 0.85,
 }
 SEGMENT_SECONDS = 4.0
 FRAME_RATE = 24.0
@@ -74,17 +80,56 @@ class Rendition:
 
 # The fixed ladder per-title encoding replaced (Netflix tech blog, 2015), plus a 4K rung.
 FIXED_LADDER = (
-    Rendition(320, 240, 235), Rendition(384, 288, 375), Rendition(512, 384, 560),
-    Rendition(512, 384, 750), Rendition(640, 480, 1050), Rendition(720, 480, 1750),
-    Rendition(1280, 720, 2350), Rendition(1280, 720, 3000), Rendition(1920, 1080, 4300),
-    Rendition(1920, 1080, 5800), Rendition(3840, 2160, 16000),
+    Rendition(320, 240, 235),
+    Rendition(384, 288, 375),
+    Rendition(512, 384, 560),
+    Rendition(512, 384, 750),
+    Rendition(640, 480, 1050),
+    Rendition(720, 480, 1750),
+    Rendition(1280, 720, 2350),
+    Rendition(1280, 720, 3000),
+    Rendition(1920, 1080, 4300),
+    Rendition(1920, 1080, 5800),
+    Rendition(3840, 2160, 16000),
 )
 # The best VMAF a resolution can reach when upscaled to a 1080p screen.
 _RESOLUTION_CEILING = {240: 40.0, 288: 48.0, 384: 60.0, 480: 74.0, 720: 88.0, 1080: 96.0, 2160: 99.0}
-_ADJECTIVES = ("Silent", "Crimson", "Last", "Hidden", "Broken", "Northern", "Electric", "Lost",
-               "Golden", "Midnight", "Wild", "Iron", "Paper", "Glass", "Distant", "Burning")
-_NOUNS = ("Harbor", "Kingdom", "Signal", "Orchard", "Frontier", "Archive", "Tide", "Empire",
-          "Garden", "Circuit", "Summit", "Voyage", "Witness", "Lantern", "Canyon", "Echo")
+_ADJECTIVES = (
+    "Silent",
+    "Crimson",
+    "Last",
+    "Hidden",
+    "Broken",
+    "Northern",
+    "Electric",
+    "Lost",
+    "Golden",
+    "Midnight",
+    "Wild",
+    "Iron",
+    "Paper",
+    "Glass",
+    "Distant",
+    "Burning",
+)
+_NOUNS = (
+    "Harbor",
+    "Kingdom",
+    "Signal",
+    "Orchard",
+    "Frontier",
+    "Archive",
+    "Tide",
+    "Empire",
+    "Garden",
+    "Circuit",
+    "Summit",
+    "Voyage",
+    "Witness",
+    "Lantern",
+    "Canyon",
+    "Echo",
+)
 
 
 def _build_titles(count: int = 160, seed: int = 7) -> dict[str, Title]:

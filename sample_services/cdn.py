@@ -67,24 +67,31 @@ class CdnService:
         self.cache = EdgeCache(capacity_bytes)
         registry = context.telemetry.registry
         self._requests = Counter(
-            "cdn_requests", "Edge requests by kind (manifest, segment) and cache result.",
-            ["kind", "cache_result"], registry=registry,
+            "cdn_requests",
+            "Edge requests by kind (manifest, segment) and cache result.",
+            ["kind", "cache_result"],
+            registry=registry,
         )
-        self._bytes = Counter(
-            "cdn_bytes_served", "Bytes delivered to players.", ["kind"], registry=registry
-        )
+        self._bytes = Counter("cdn_bytes_served", "Bytes delivered to players.", ["kind"], registry=registry)
         self._latency = Histogram(
-            "cdn_request_duration_seconds", "Time to serve from the edge, by cache result.",
-            ["kind", "cache_result"], buckets=LATENCY_BUCKETS, registry=registry,
+            "cdn_request_duration_seconds",
+            "Time to serve from the edge, by cache result.",
+            ["kind", "cache_result"],
+            buckets=LATENCY_BUCKETS,
+            registry=registry,
         )
         self._origin = Histogram(
-            "cdn_origin_fetch_duration_seconds", "Time to fill a miss from the origin.",
-            buckets=LATENCY_BUCKETS, registry=registry,
+            "cdn_origin_fetch_duration_seconds",
+            "Time to fill a miss from the origin.",
+            buckets=LATENCY_BUCKETS,
+            registry=registry,
         )
-        Gauge("cdn_cache_bytes", "Bytes held in the edge cache.", registry=registry
-              ).set_function(lambda: self.cache.used_bytes)
-        Gauge("cdn_cache_objects", "Objects held in the edge cache.", registry=registry
-              ).set_function(lambda: len(self.cache))
+        Gauge("cdn_cache_bytes", "Bytes held in the edge cache.", registry=registry).set_function(
+            lambda: self.cache.used_bytes
+        )
+        Gauge("cdn_cache_objects", "Objects held in the edge cache.", registry=registry).set_function(
+            lambda: len(self.cache)
+        )
         self.router = APIRouter()
         self.router.add_api_route("/manifest/{title_id}", self.manifest, methods=["GET"])
         self.router.add_api_route("/segment/{title_id}/{rendition}/{n}", self.segment, methods=["GET"])
@@ -102,9 +109,12 @@ class CdnService:
         with self._latency.labels(kind, result).time():
             if result == "miss":
                 tracer = self._context.telemetry.tracer
-                with tracer.start_as_current_span(
-                    "origin fetch", kind=SpanKind.CLIENT, attributes={"peer.service": "origin"}
-                ), self._origin.time():
+                with (
+                    tracer.start_as_current_span(
+                        "origin fetch", kind=SpanKind.CLIENT, attributes={"peer.service": "origin"}
+                    ),
+                    self._origin.time(),
+                ):
                     await asyncio.sleep(ORIGIN_MEDIAN_S * rng.lognormvariate(0.0, 0.4))
                 self.cache.put(key, size)
             await asyncio.sleep(HIT_MEDIAN_S * rng.lognormvariate(0.0, 0.3))
@@ -146,9 +156,17 @@ class CdnService:
         result = await self._serve("segment", f"{title_id}/{rendition}/{n}", rung.segment_bytes)
         if result == "miss":
             self._context.telemetry.logger.info(
-                "cache miss for %s/%s/%d filled from origin", title_id, rendition, n,
+                "cache miss for %s/%s/%d filled from origin",
+                title_id,
+                rendition,
+                n,
                 extra={"ecs": {"labels.cache_result": "miss"}},
             )
         response.headers["X-Cache"] = result.upper()
-        return {"title_id": title_id, "rendition": rendition, "n": n,
-                "bytes": rung.segment_bytes, "cache": result}
+        return {
+            "title_id": title_id,
+            "rendition": rendition,
+            "n": n,
+            "bytes": rung.segment_bytes,
+            "cache": result,
+        }

@@ -91,12 +91,16 @@ class ChaosState:
         experiment = self.experiment()
         return {
             "active": experiment is not None,
-            "experiment": None if experiment is None else {
+            "experiment": None
+            if experiment is None
+            else {
                 "latency_ms": experiment.latency_ms,
                 "error_rate": experiment.error_rate,
                 "remaining_s": round(self._until - self._clock(), 3),
             },
-            "regression": None if self.regression is None else {
+            "regression": None
+            if self.regression is None
+            else {
                 "latency_ms": self.regression.latency_ms,
                 "error_rate": self.regression.error_rate,
             },
@@ -134,7 +138,8 @@ def chaos_dependency(state: ChaosState, logger: logging.Logger) -> Callable[[], 
             return
         source = "chaos experiment" if status == 503 else "canary regression"
         logger.error(
-            "injected failure (%s)", source,
+            "injected failure (%s)",
+            source,
             extra={"ecs": {"error.type": "InjectedFault", "error.message": source}},
         )
         raise ServiceError(status, "request", f"injected failure ({source})")

@@ -36,12 +36,17 @@ class DrmService:
         self._context = context
         registry = context.telemetry.registry
         self._licenses = Counter(
-            "drm_licenses", "License requests by DRM system and outcome (granted, denied, invalid).",
-            ["system", "outcome"], registry=registry,
+            "drm_licenses",
+            "License requests by DRM system and outcome (granted, denied, invalid).",
+            ["system", "outcome"],
+            registry=registry,
         )
         self._latency = Histogram(
-            "drm_license_duration_seconds", "Time to issue or refuse a license.",
-            ["system"], buckets=LATENCY_BUCKETS, registry=registry,
+            "drm_license_duration_seconds",
+            "Time to issue or refuse a license.",
+            ["system"],
+            buckets=LATENCY_BUCKETS,
+            registry=registry,
         )
         self.router = APIRouter()
         self.router.add_api_route("/license", self.license, methods=["POST"])
@@ -69,7 +74,9 @@ class DrmService:
             if not compatible(request.device, request.system):
                 self._licenses.labels(request.system, "denied").inc()
                 log.warning(
-                    "license denied: %s is not supported on %s", request.system, request.device,
+                    "license denied: %s is not supported on %s",
+                    request.system,
+                    request.device,
                     extra={"ecs": {"event.outcome": "failure", "labels.drm_system": request.system}},
                 )
                 raise ServiceError(
@@ -79,7 +86,10 @@ class DrmService:
         issued = datetime.now(UTC)
         key_id = hashlib.sha256(f"{request.title_id}:{request.system}".encode()).hexdigest()[:32]
         log.info(
-            "license granted for title %s (%s on %s)", request.title_id, request.system, request.device,
+            "license granted for title %s (%s on %s)",
+            request.title_id,
+            request.system,
+            request.device,
             extra={"ecs": {"event.outcome": "success", "labels.drm_system": request.system}},
         )
         return {

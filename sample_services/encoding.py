@@ -53,19 +53,27 @@ class EncodingService:
         self._workers: list[asyncio.Task[None]] = []
         registry = context.telemetry.registry
         self._job_count = Counter(
-            "encoding_jobs", "Jobs by status (submitted, rejected, completed, failed).",
-            ["status"], registry=registry,
+            "encoding_jobs",
+            "Jobs by status (submitted, rejected, completed, failed).",
+            ["status"],
+            registry=registry,
         )
         self._duration = Histogram(
-            "encoding_duration_seconds", "Time to encode one rendition.", ["height"],
-            buckets=DURATION_BUCKETS, registry=registry,
+            "encoding_duration_seconds",
+            "Time to encode one rendition.",
+            ["height"],
+            buckets=DURATION_BUCKETS,
+            registry=registry,
         )
         self._quality = Histogram(
-            "encoding_quality_score", "VMAF-like score of each encoded rendition.",
-            buckets=QUALITY_BUCKETS, registry=registry,
+            "encoding_quality_score",
+            "VMAF-like score of each encoded rendition.",
+            buckets=QUALITY_BUCKETS,
+            registry=registry,
         )
-        Gauge("encoding_queue_depth", "Jobs waiting for a worker.", registry=registry
-              ).set_function(self._queue.qsize)
+        Gauge("encoding_queue_depth", "Jobs waiting for a worker.", registry=registry).set_function(
+            self._queue.qsize
+        )
         self.router = APIRouter()
         self.router.add_api_route("/jobs", self.submit, methods=["POST"], status_code=202)
         self.router.add_api_route("/jobs", self.list_jobs, methods=["GET"])
@@ -89,9 +97,13 @@ class EncodingService:
         complexity = title.complexity if request.complexity is None else request.complexity
         job_id = uuid.uuid4().hex
         self._jobs[job_id] = {
-            "job_id": job_id, "title_id": title.title_id, "complexity": complexity,
-            "status": "queued", "submitted_at": datetime.now(UTC).isoformat(),
-            "renditions": [], "error": None,
+            "job_id": job_id,
+            "title_id": title.title_id,
+            "complexity": complexity,
+            "status": "queued",
+            "submitted_at": datetime.now(UTC).isoformat(),
+            "renditions": [],
+            "error": None,
         }
         while len(self._jobs) > KEEP_JOBS:
             old_id, _ = self._jobs.popitem(last=False)
@@ -123,7 +135,8 @@ class EncodingService:
         job["status"] = "running"
         ladder = per_title_ladder(job["complexity"])
         with tracer.start_as_current_span(
-            "encode title", context=parent,
+            "encode title",
+            context=parent,
             attributes={"encoding.title_id": job["title_id"], "encoding.renditions": len(ladder)},
         ) as span:
             try:
@@ -139,8 +152,12 @@ class EncodingService:
             job["status"] = "completed"
             job["completed_at"] = datetime.now(UTC).isoformat()
             self._job_count.labels("completed").inc()
-            log.info("encode of title %s completed: %d renditions, top VMAF %.1f",
-                     job["title_id"], len(ladder), max(r["vmaf"] for r in job["renditions"]))
+            log.info(
+                "encode of title %s completed: %d renditions, top VMAF %.1f",
+                job["title_id"],
+                len(ladder),
+                max(r["vmaf"] for r in job["renditions"]),
+            )
 
     async def _encode_rendition(self, rung: Rendition, complexity: float) -> dict[str, Any]:
         rng = self._context.rng
@@ -157,5 +174,10 @@ class EncodingService:
                     raise EncoderCrash(f"encoder exited with signal 11 on {rung.name}")
             score = min(100.0, max(0.0, vmaf_estimate(rung, complexity) + rng.gauss(0.0, 0.8)))
             self._quality.observe(score)
-        return {"name": rung.name, "bitrate_kbps": rung.bitrate_kbps,
-                "width": rung.width, "height": rung.height, "vmaf": round(score, 2)}
+        return {
+            "name": rung.name,
+            "bitrate_kbps": rung.bitrate_kbps,
+            "width": rung.width,
+            "height": rung.height,
+            "vmaf": round(score, 2),
+        }

@@ -85,8 +85,14 @@ def write_fleet_file(path: Path, layout: list[InstanceSpec]) -> None:
     """Record where the fleet listens, for ``watchfloor chaos`` and the collectors."""
     path.parent.mkdir(parents=True, exist_ok=True)
     instances = [
-        {"app": s.app, "cluster": s.cluster, "instance": s.instance_id, "url": s.url,
-         "canary": s.canary, "version": s.version}
+        {
+            "app": s.app,
+            "cluster": s.cluster,
+            "instance": s.instance_id,
+            "url": s.url,
+            "canary": s.canary,
+            "version": s.version,
+        }
         for s in layout
     ]
     path.write_text(json.dumps({"instances": instances}, indent=2) + "\n")

@@ -53,11 +53,15 @@ class PlaybackService:
         self._starts = Counter(
             "playback_play_starts",
             "Play starts by outcome (success, drm_denied, drm_error, cdn_error).",
-            ["outcome", "drm_system"], registry=registry,
+            ["outcome", "drm_system"],
+            registry=registry,
         )
         self._ttff = Histogram(
-            "playback_time_to_first_frame_seconds", "License + manifest + first segments.",
-            ["device"], buckets=TTFF_BUCKETS, registry=registry,
+            "playback_time_to_first_frame_seconds",
+            "License + manifest + first segments.",
+            ["device"],
+            buckets=TTFF_BUCKETS,
+            registry=registry,
         )
         self._rebuffers = Counter(
             "playback_rebuffer_events", "Stalls reported by players.", ["device"], registry=registry
@@ -89,8 +93,12 @@ class PlaybackService:
         title = TITLES.get(title_id)
         if title is None:
             raise ServiceError(404, "title_id", f"unknown title {title_id!r}")
-        return {"title_id": title.title_id, "name": title.name, "genre": title.genre,
-                "runtime_s": title.runtime_s}
+        return {
+            "title_id": title.title_id,
+            "name": title.name,
+            "genre": title.genre,
+            "runtime_s": title.runtime_s,
+        }
 
     async def _call(self, app: str, method: str, path: str, route: str, **kwargs: Any) -> httpx.Response:
         assert self._client is not None, "service not started"
@@ -100,7 +108,10 @@ class PlaybackService:
     def _fail(self, outcome: str, request: PlayRequest, status: int, field: str, reason: str) -> ServiceError:
         self._starts.labels(outcome, request.drm_system).inc()
         self._context.telemetry.logger.error(
-            "play start failed (%s) for title %s: %s", outcome, request.title_id, reason,
+            "play start failed (%s) for title %s: %s",
+            outcome,
+            request.title_id,
+            reason,
             extra={"ecs": {"error.type": outcome, "error.message": reason, "event.outcome": "failure"}},
         )
         return ServiceError(status, field, reason)
@@ -109,7 +120,9 @@ class PlaybackService:
         if request.title_id not in TITLES:
             raise ServiceError(404, "title_id", f"unknown title {request.title_id!r}")
         if request.device not in DEVICE_DRM:
-            raise ServiceError(422, "device", f"unknown device {request.device!r}; known: {', '.join(DEVICE_DRM)}")
+            raise ServiceError(
+                422, "device", f"unknown device {request.device!r}; known: {', '.join(DEVICE_DRM)}"
+            )
         started = time.perf_counter()
         body = {"system": request.drm_system, "title_id": request.title_id, "device": request.device}
         try:
@@ -123,23 +136,33 @@ class PlaybackService:
             reason = license_answer.json().get("detail", "license denied")
             raise self._fail("drm_denied", request, 403, "drm_system", reason)
         if license_answer.status_code != 200:
-            raise self._fail("drm_error", request, 502, "drm", f"license service answered {license_answer.status_code}")
+            raise self._fail(
+                "drm_error", request, 502, "drm", f"license service answered {license_answer.status_code}"
+            )
         if manifest_answer.status_code != 200:
-            raise self._fail("cdn_error", request, 502, "cdn", f"manifest answered {manifest_answer.status_code}")
+            raise self._fail(
+                "cdn_error", request, 502, "cdn", f"manifest answered {manifest_answer.status_code}"
+            )
         manifest = manifest_answer.json()
         cap = START_BITRATE_KBPS.get(request.device, DEFAULT_START_KBPS)
-        fitting = [r for r in manifest["renditions"] if r["bitrate_kbps"] <= cap] or manifest["renditions"][:1]
+        fitting = [r for r in manifest["renditions"] if r["bitrate_kbps"] <= cap] or manifest["renditions"][
+            :1
+        ]
         rendition = fitting[-1]["name"]
         for n in range(FIRST_SEGMENTS):
             try:
                 segment = await self._call(
-                    "cdn", "GET", f"/segment/{request.title_id}/{rendition}/{n}",
+                    "cdn",
+                    "GET",
+                    f"/segment/{request.title_id}/{rendition}/{n}",
                     "/segment/{title_id}/{rendition}/{n}",
                 )
             except httpx.HTTPError as error:
                 raise self._fail("upstream_error", request, 502, "cdn", f"unreachable: {error!r}") from error
             if segment.status_code != 200:
-                raise self._fail("cdn_error", request, 502, "cdn", f"segment {n} answered {segment.status_code}")
+                raise self._fail(
+                    "cdn_error", request, 502, "cdn", f"segment {n} answered {segment.status_code}"
+                )
         ttff = time.perf_counter() - started
         self._ttff.labels(request.device).observe(ttff)
         self._starts.labels("success", request.drm_system).inc()
@@ -149,7 +172,10 @@ class PlaybackService:
             self._sessions.popitem(last=False)
         self._context.telemetry.logger.info(
             "play started: title %s on %s at %s, first frame after %.0f ms",
-            request.title_id, request.device, rendition, ttff * 1000,
+            request.title_id,
+            request.device,
+            rendition,
+            ttff * 1000,
             extra={"ecs": {"event.outcome": "success", "labels.session_id": session_id}},
         )
         return {
@@ -168,7 +194,10 @@ class PlaybackService:
         if beat.rebuffers:
             self._rebuffers.labels(device).inc(beat.rebuffers)
             self._context.telemetry.logger.warning(
-                "session %s rebuffered %d times at %.0fs", session_id, beat.rebuffers, beat.position_s,
+                "session %s rebuffered %d times at %.0fs",
+                session_id,
+                beat.rebuffers,
+                beat.position_s,
                 extra={"ecs": {"labels.session_id": session_id}},
             )
         return {"session_id": session_id, "accepted": True}

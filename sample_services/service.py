@@ -86,8 +86,13 @@ def _admin_router(context: ServiceContext, chaos: ChaosState) -> APIRouter:
 
     @router.get("/healthz")
     def healthz() -> dict[str, Any]:
-        return {"status": "ok", "app": spec.app, "cluster": spec.cluster,
-                "instance": spec.instance_id, "version": spec.version}
+        return {
+            "status": "ok",
+            "app": spec.app,
+            "cluster": spec.cluster,
+            "instance": spec.instance_id,
+            "version": spec.version,
+        }
 
     @router.get("/chaos")
     def chaos_status() -> dict[str, Any]:
@@ -98,7 +103,9 @@ def _admin_router(context: ServiceContext, chaos: ChaosState) -> APIRouter:
         chaos.enable(request)
         context.telemetry.logger.warning(
             "chaos experiment started: latency_ms=%g error_rate=%g for %gs",
-            request.latency_ms, request.error_rate, request.duration_s,
+            request.latency_ms,
+            request.error_rate,
+            request.duration_s,
             extra={"ecs": {"event.dataset": f"{spec.app}.chaos"}},
         )
         return chaos.describe()
@@ -122,9 +129,7 @@ def create_app(context: ServiceContext, factory: ServiceFactory, chaos: ChaosSta
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         context.telemetry.start()
         await service.start()
-        context.telemetry.logger.info(
-            "%s listening on %s", context.spec.instance_id, context.spec.url
-        )
+        context.telemetry.logger.info("%s listening on %s", context.spec.instance_id, context.spec.url)
         try:
             yield
         finally:

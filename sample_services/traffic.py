@@ -74,16 +74,31 @@ class TrafficGenerator:
             tasks: set[asyncio.Task[None]] = set()
             loops = [self._arrivals(client, tasks, self._sessions_per_s, self._session, deadline, sessions)]
             if self._jobs_per_min > 0 and "encoding" in self._upstreams:
-                loops.append(self._arrivals(client, tasks, self._jobs_per_min / 60.0,
-                                            self._encoding_job, deadline, None if sessions is None else 0))
+                loops.append(
+                    self._arrivals(
+                        client,
+                        tasks,
+                        self._jobs_per_min / 60.0,
+                        self._encoding_job,
+                        deadline,
+                        None if sessions is None else 0,
+                    )
+                )
             try:
                 await asyncio.gather(*loops)
             finally:
                 await asyncio.gather(*tasks, return_exceptions=True)
         return self.stats
 
-    async def _arrivals(self, client: httpx.AsyncClient, tasks: set[asyncio.Task[None]], rate: float,
-                        work: Any, deadline: float | None, limit: int | None) -> None:
+    async def _arrivals(
+        self,
+        client: httpx.AsyncClient,
+        tasks: set[asyncio.Task[None]],
+        rate: float,
+        work: Any,
+        deadline: float | None,
+        limit: int | None,
+    ) -> None:
         started = 0
         while (limit is None or started < limit) and rate > 0:
             await asyncio.sleep(self._rng.expovariate(rate))
@@ -148,8 +163,11 @@ class TrafficGenerator:
         counts["rebuffers"] += rebuffers
         beat = await client.post(
             f"{playback}/sessions/{play['session_id']}/heartbeat",
-            json={"position_s": watched * 4.0, "rebuffers": rebuffers,
-                  "bitrate_kbps": play["manifest"]["renditions"][rung]["bitrate_kbps"]},
+            json={
+                "position_s": watched * 4.0,
+                "rebuffers": rebuffers,
+                "bitrate_kbps": play["manifest"]["renditions"][rung]["bitrate_kbps"],
+            },
         )
         counts[f"heartbeat.{beat.status_code}"] += 1
 

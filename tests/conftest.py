@@ -59,7 +59,8 @@ def fleet(
     """All four apps, baseline and canary, exporting to the sink and shipping to the fake."""
     _, otlp_url = otlp_sink
     _, es_url = module_es_fake
-    running = start_fleet(Path(tmp_path_factory.mktemp("fleet-logs")),
-                          otlp_endpoint=otlp_url, bulk_url=f"{es_url}/_bulk")
+    running = start_fleet(
+        Path(tmp_path_factory.mktemp("fleet-logs")), otlp_endpoint=otlp_url, bulk_url=f"{es_url}/_bulk"
+    )
     yield running
     running.stop()

@@ -35,9 +35,7 @@ class TracedTransport(httpx.AsyncBaseTransport):
         }
         if self._peer_service:
             attributes["peer.service"] = self._peer_service
-        with self._tracer.start_as_current_span(
-            name, kind=SpanKind.CLIENT, attributes=attributes
-        ) as span:
+        with self._tracer.start_as_current_span(name, kind=SpanKind.CLIENT, attributes=attributes) as span:
             _propagator.inject(request.headers)
             try:
                 response = await self._inner.handle_async_request(request)

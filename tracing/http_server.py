@@ -32,9 +32,7 @@ class HttpServerMetrics:
 
     def __init__(self, registry: CollectorRegistry) -> None:
         labels = ["route", "method", "status_class"]
-        self.requests = Counter(
-            "http_server_requests", "HTTP requests served.", labels, registry=registry
-        )
+        self.requests = Counter("http_server_requests", "HTTP requests served.", labels, registry=registry)
         self.duration = Histogram(
             "http_server_request_duration_seconds",
             "Time from request start to response end.",
@@ -42,9 +40,7 @@ class HttpServerMetrics:
             buckets=DURATION_BUCKETS,
             registry=registry,
         )
-        self.active = Gauge(
-            "http_server_active_requests", "Requests being served now.", registry=registry
-        )
+        self.active = Gauge("http_server_active_requests", "Requests being served now.", registry=registry)
 
     def observe(self, route: str, method: str, status: int, seconds: float) -> None:
         labels = (route, method, status_class(status))

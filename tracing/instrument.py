@@ -74,7 +74,9 @@ class CountingSpanExporter(SpanExporter):
     def __init__(self, inner: SpanExporter, registry: CollectorRegistry) -> None:
         self._inner = inner
         self._spans = Counter(
-            "otel_spans_exported", "Spans handed to the exporter, by result.", ["result"],
+            "otel_spans_exported",
+            "Spans handed to the exporter, by result.",
+            ["result"],
             registry=registry,
         )
         for result in ("success", "failure"):
@@ -108,13 +110,9 @@ class Instrumentation:
     ) -> None:
         self.identity = identity
         self.registry = registry or CollectorRegistry()
-        self.tracer_provider = TracerProvider(
-            resource=Resource.create(identity.resource_attributes())
-        )
+        self.tracer_provider = TracerProvider(resource=Resource.create(identity.resource_attributes()))
         exporter = settings.span_exporter or (
-            OTLPSpanExporter(endpoint=settings.otlp_endpoint, timeout=5)
-            if settings.otlp_endpoint
-            else None
+            OTLPSpanExporter(endpoint=settings.otlp_endpoint, timeout=5) if settings.otlp_endpoint else None
         )
         if exporter is not None:
             self.tracer_provider.add_span_processor(
@@ -160,7 +158,7 @@ class Instrumentation:
     def instrument_app(self, app: FastAPI) -> None:
         """Add the telemetry middleware and ``GET /metrics`` (text or OpenMetrics, as asked)."""
         app.add_middleware(
-            TelemetryMiddleware,  # type: ignore[arg-type]
+            TelemetryMiddleware,
             tracer=self.tracer,
             metrics=self.http_metrics,
             logger=self.logger,

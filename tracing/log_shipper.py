@@ -87,9 +87,7 @@ class BulkLogShipper:
         self._retries = Counter(
             "log_shipper_retries", "Bulk requests retried after a failure.", registry=registry
         )
-        depth = Gauge(
-            "log_shipper_queue_depth", "Documents waiting to be shipped.", registry=registry
-        )
+        depth = Gauge("log_shipper_queue_depth", "Documents waiting to be shipped.", registry=registry)
         depth.set_function(self._queue.qsize)
         for result in ("shipped", "dropped", "rejected"):
             self._documents.labels(result)
@@ -139,9 +137,7 @@ class BulkLogShipper:
 
     def _run(self) -> None:
         while True:
-            if self._stop.is_set() and (
-                self._queue.empty() or time.monotonic() > self._drain_deadline
-            ):
+            if self._stop.is_set() and (self._queue.empty() or time.monotonic() > self._drain_deadline):
                 return
             batch = self._next_batch()
             if batch:
@@ -183,7 +179,7 @@ class BulkLogShipper:
             return []
         retry: list[dict[str, Any]] = []
         for document, item in zip(batch, items, strict=False):
-            result = next(iter(item.values()), {}) if isinstance(item, dict) else {}
+            result: dict[str, Any] = next(iter(item.values()), {}) if isinstance(item, dict) else {}
             status = int(result.get("status", 200))
             if status < 300:
                 self._documents.labels("shipped").inc()

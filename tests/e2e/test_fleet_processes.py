@@ -50,20 +50,44 @@ def test_the_fleet_runs_as_processes_and_sends_traces_and_logs(tmp_path, otlp_si
     fake, es_url = es_fake
     base = _free_port_run(INSTANCES)
     process = subprocess.Popen(
-        [sys.executable, "-m", "console.cli", "fleet", "--base-port", str(base), "--data", str(tmp_path),
-         "--rate", "8", "--jobs-per-min", "120", "--time-scale", "0.05", "--duration", "15s",
-         "--otlp-endpoint", otlp_url, "--bulk-url", f"{es_url}/_bulk"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        [
+            sys.executable,
+            "-m",
+            "console.cli",
+            "fleet",
+            "--base-port",
+            str(base),
+            "--data",
+            str(tmp_path),
+            "--rate",
+            "8",
+            "--jobs-per-min",
+            "120",
+            "--time-scale",
+            "0.05",
+            "--duration",
+            "15s",
+            "--otlp-endpoint",
+            otlp_url,
+            "--bulk-url",
+            f"{es_url}/_bulk",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     try:
-        health = eventually(lambda: _healthy(base), timeout_s=60, interval_s=0.2, what="eight healthy instances")
+        health = eventually(
+            lambda: _healthy(base), timeout_s=60, interval_s=0.2, what="eight healthy instances"
+        )
         output, _ = process.communicate(timeout=90)
     finally:
         if process.poll() is None:
             process.kill()
     assert process.returncode == 0, output
     assert sorted(h["cluster"] for h in health) == sorted(
-        f"{app}-{suffix}" for app in ("playback", "encoding", "cdn", "drm") for suffix in ("v1", "v2-canary"))
+        f"{app}-{suffix}" for app in ("playback", "encoding", "cdn", "drm") for suffix in ("v1", "v2-canary")
+    )
     assert f"http://127.0.0.1:{base}" in output, "the banner says where to look"
 
     fleet = json.loads((tmp_path / "fleet.json").read_text())["instances"]
@@ -73,8 +97,13 @@ def test_the_fleet_runs_as_processes_and_sends_traces_and_logs(tmp_path, otlp_si
 
     # Traces from all four services, each instance its own process, and a play crossing processes.
     spans = sink.spans()
-    ours = [s for s in spans if str(s["resource"].get("service.instance.id", "")).endswith(
-        tuple(f"-{port}" for port in range(base, base + INSTANCES)))]
+    ours = [
+        s
+        for s in spans
+        if str(s["resource"].get("service.instance.id", "")).endswith(
+            tuple(f"-{port}" for port in range(base, base + INSTANCES))
+        )
+    ]
     assert {s["service"] for s in ours} == {"playback", "encoding", "cdn", "drm"}
     plays = {s["trace_id"] for s in ours if s["name"] == "POST /play" and s["kind"] == 2}
     crossing = [t for t in plays if {s["service"] for s in sink.trace(t)} >= {"playback", "drm", "cdn"}]
@@ -82,7 +111,9 @@ def test_the_fleet_runs_as_processes_and_sends_traces_and_logs(tmp_path, otlp_si
 
     # Logs on disk per instance and in Elasticsearch, one index per service.
     assert len(list((tmp_path / "logs").glob("*.ndjson"))) == INSTANCES
-    assert {"logs-playback-demo", "logs-cdn-demo", "logs-drm-demo", "logs-encoding-demo"} <= set(fake.indices())
+    assert {"logs-playback-demo", "logs-cdn-demo", "logs-drm-demo", "logs-encoding-demo"} <= set(
+        fake.indices()
+    )
 
     # A clean stop: no instance is left listening.
     time.sleep(0.5)

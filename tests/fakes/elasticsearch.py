@@ -31,8 +31,11 @@ VERSION = "8.15.0"
 
 def _error(status: int, kind: str, reason: str) -> JSONResponse:
     cause = {"type": kind, "reason": reason}
-    return JSONResponse({"error": {"root_cause": [cause], **cause}, "status": status},
-                        status_code=status, headers=PRODUCT_HEADER)
+    return JSONResponse(
+        {"error": {"root_cause": [cause], **cause}, "status": status},
+        status_code=status,
+        headers=PRODUCT_HEADER,
+    )
 
 
 class BulkSyntaxError(ValueError):
@@ -48,11 +51,13 @@ class FakeElasticsearch:
         self._throttle = 0
         self.reject_if: Callable[[dict[str, Any]], str | None] | None = None
         self.bulk_requests = 0
-        self.app = Starlette(routes=[
-            Route("/", self._info, methods=["GET", "HEAD"]),
-            Route("/_bulk", self._bulk, methods=["POST", "PUT"]),
-            Route("/{index}/_bulk", self._bulk, methods=["POST", "PUT"]),
-        ])
+        self.app = Starlette(
+            routes=[
+                Route("/", self._info, methods=["GET", "HEAD"]),
+                Route("/_bulk", self._bulk, methods=["POST", "PUT"]),
+                Route("/{index}/_bulk", self._bulk, methods=["POST", "PUT"]),
+            ]
+        )
 
     # --- test controls -----------------------------------------------------------------
 
@@ -75,15 +80,22 @@ class FakeElasticsearch:
     async def _info(self, _: Request) -> JSONResponse:
         if self.unavailable:
             return _error(503, "cluster_block_exception", "blocked by: [SERVICE_UNAVAILABLE]")
-        return JSONResponse({
-            "name": "fake-node-1",
-            "cluster_name": "watchfloor-test",
-            "cluster_uuid": "fake-cluster-uuid",
-            "version": {"number": VERSION, "build_flavor": "default", "lucene_version": "9.11.1",
-                        "minimum_wire_compatibility_version": "7.17.0",
-                        "minimum_index_compatibility_version": "7.0.0"},
-            "tagline": "You Know, for Search",
-        }, headers=PRODUCT_HEADER)
+        return JSONResponse(
+            {
+                "name": "fake-node-1",
+                "cluster_name": "watchfloor-test",
+                "cluster_uuid": "fake-cluster-uuid",
+                "version": {
+                    "number": VERSION,
+                    "build_flavor": "default",
+                    "lucene_version": "9.11.1",
+                    "minimum_wire_compatibility_version": "7.17.0",
+                    "minimum_index_compatibility_version": "7.0.0",
+                },
+                "tagline": "You Know, for Search",
+            },
+            headers=PRODUCT_HEADER,
+        )
 
     async def _bulk(self, request: Request) -> JSONResponse:
         if self.unavailable:
@@ -122,10 +134,14 @@ class FakeElasticsearch:
             except ValueError:
                 raise BulkSyntaxError(f"Malformed action/metadata line [{position}]") from None
             if not isinstance(action_line, dict) or len(action_line) != 1:
-                raise BulkSyntaxError(f"Malformed action/metadata line [{position}], expected a single action")
+                raise BulkSyntaxError(
+                    f"Malformed action/metadata line [{position}], expected a single action"
+                )
             action, metadata = next(iter(action_line.items()))
             if action not in {"index", "create", "update", "delete"} or not isinstance(metadata, dict):
-                raise BulkSyntaxError(f"Malformed action/metadata line [{position}], unknown action [{action}]")
+                raise BulkSyntaxError(
+                    f"Malformed action/metadata line [{position}], unknown action [{action}]"
+                )
             metadata = dict(metadata)
             metadata.setdefault("_index", default_index)
             if metadata["_index"] is None:
@@ -146,42 +162,100 @@ class FakeElasticsearch:
         with self._lock:
             if self._throttle > 0:
                 self._throttle -= 1
-                return {action: {**head, "status": 429, "error": {
-                    "type": "es_rejected_execution_exception",
-                    "reason": "rejected execution of coordinating operation"}}}
+                return {
+                    action: {
+                        **head,
+                        "status": 429,
+                        "error": {
+                            "type": "es_rejected_execution_exception",
+                            "reason": "rejected execution of coordinating operation",
+                        },
+                    }
+                }
             documents = self._indices.setdefault(index, {})
             if action == "delete":
                 existed = documents.pop(doc_id, None) is not None
-                return {action: {**head, "result": "deleted" if existed else "not_found",
-                                 "status": 200 if existed else 404, **self._shards()}}
+                return {
+                    action: {
+                        **head,
+                        "result": "deleted" if existed else "not_found",
+                        "status": 200 if existed else 404,
+                        **self._shards(),
+                    }
+                }
             try:
                 document = json.loads(source or "")
             except ValueError:
-                return {action: {**head, "status": 400, "error": {
-                    "type": "document_parsing_exception",
-                    "reason": "[1:2] failed to parse: source is not valid JSON"}}}
+                return {
+                    action: {
+                        **head,
+                        "status": 400,
+                        "error": {
+                            "type": "document_parsing_exception",
+                            "reason": "[1:2] failed to parse: source is not valid JSON",
+                        },
+                    }
+                }
             if not isinstance(document, dict):
-                return {action: {**head, "status": 400, "error": {
-                    "type": "document_parsing_exception", "reason": "source must be a JSON object"}}}
+                return {
+                    action: {
+                        **head,
+                        "status": 400,
+                        "error": {
+                            "type": "document_parsing_exception",
+                            "reason": "source must be a JSON object",
+                        },
+                    }
+                }
             reason = self.reject_if(document) if self.reject_if else None
             if reason is not None:
-                return {action: {**head, "status": 400, "error": {
-                    "type": "document_parsing_exception", "reason": reason}}}
+                return {
+                    action: {
+                        **head,
+                        "status": 400,
+                        "error": {"type": "document_parsing_exception", "reason": reason},
+                    }
+                }
             if action == "create" and doc_id in documents:
-                return {action: {**head, "status": 409, "error": {
-                    "type": "version_conflict_engine_exception",
-                    "reason": f"[{doc_id}]: version conflict, document already exists"}}}
+                return {
+                    action: {
+                        **head,
+                        "status": 409,
+                        "error": {
+                            "type": "version_conflict_engine_exception",
+                            "reason": f"[{doc_id}]: version conflict, document already exists",
+                        },
+                    }
+                }
             if action == "update":
                 if doc_id not in documents:
-                    return {action: {**head, "status": 404, "error": {
-                        "type": "document_missing_exception", "reason": f"[{doc_id}]: document missing"}}}
+                    return {
+                        action: {
+                            **head,
+                            "status": 404,
+                            "error": {
+                                "type": "document_missing_exception",
+                                "reason": f"[{doc_id}]: document missing",
+                            },
+                        }
+                    }
                 documents[doc_id] = {**documents[doc_id], **document.get("doc", {})}
                 return {action: {**head, "result": "updated", "status": 200, **self._shards()}}
             updated = doc_id in documents
             documents[doc_id] = document
-            return {action: {**head, "result": "updated" if updated else "created",
-                             "status": 200 if updated else 201, **self._shards()}}
+            return {
+                action: {
+                    **head,
+                    "result": "updated" if updated else "created",
+                    "status": 200 if updated else 201,
+                    **self._shards(),
+                }
+            }
 
     def _shards(self) -> dict[str, Any]:
-        return {"_version": 1, "_shards": {"total": 1, "successful": 1, "failed": 0},
-                "_seq_no": next(self._seq), "_primary_term": 1}
+        return {
+            "_version": 1,
+            "_shards": {"total": 1, "successful": 1, "failed": 0},
+            "_seq_no": next(self._seq),
+            "_primary_term": 1,
+        }

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from scipy.stats import mannwhitneyu
 
-from sample_services.chaos import Fault
 from sample_services.catalog import DEVICE_DRM, POPULARITY
+from sample_services.chaos import Fault
 from tests.support.fleet import RunningFleet, start_fleet
 from tests.support.load import timed_posts
 from tests.support.metrics import scrape, value
@@ -21,8 +21,13 @@ REGRESSION = Fault(latency_ms=40.0, error_rate=0.05)
 
 @pytest.fixture(scope="module")
 def drm_pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningFleet]:
-    running = start_fleet(Path(tmp_path_factory.mktemp("canary")), otlp_endpoint=None, bulk_url=None,
-                          apps=("drm",), regressions={"drm": REGRESSION})
+    running = start_fleet(
+        Path(tmp_path_factory.mktemp("canary")),
+        otlp_endpoint=None,
+        bulk_url=None,
+        apps=("drm",),
+        regressions={"drm": REGRESSION},
+    )
     yield running
     running.stop()
 
@@ -55,6 +60,8 @@ def test_the_canary_is_slower_and_fails_more_than_its_baseline(drm_pair):
         return total / value(samples, "http_server_request_duration_seconds_count", route="/license")
 
     assert mean_latency(canary) - mean_latency(baseline) > 0.02  # the regression adds 40 ms on average
-    assert value(scrape(canary), "http_server_requests_total", route="/license", status_class="5xx") \
+    assert (
+        value(scrape(canary), "http_server_requests_total", route="/license", status_class="5xx")
         == canary_errors
+    )
     assert value(scrape(baseline), "http_server_requests_total", route="/license", status_class="5xx") == 0

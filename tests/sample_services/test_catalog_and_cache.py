@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -27,7 +29,7 @@ def test_a_ladder_climbs_in_bitrate_and_quality(complexity):
     bitrates = [r.bitrate_kbps for r in ladder]
     qualities = [vmaf_estimate(r, complexity) for r in ladder]
     assert bitrates == sorted(bitrates)
-    assert all(b - a >= 2.0 for a, b in zip(qualities, qualities[1:], strict=False))
+    assert all(b - a >= 2.0 for a, b in itertools.pairwise(qualities))
 
 
 @given(st.sampled_from(FIXED_LADDER), complexities, complexities)

@@ -32,8 +32,14 @@ def clock() -> FakeClock:
 
 @pytest.fixture(scope="module")
 def drm(tmp_path_factory: pytest.TempPathFactory, clock: FakeClock) -> Iterator[RunningFleet]:
-    running = start_fleet(Path(tmp_path_factory.mktemp("chaos")), otlp_endpoint=None, bulk_url=None,
-                          apps=("drm",), canaries=False, clock=clock)
+    running = start_fleet(
+        Path(tmp_path_factory.mktemp("chaos")),
+        otlp_endpoint=None,
+        bulk_url=None,
+        apps=("drm",),
+        canaries=False,
+        clock=clock,
+    )
     yield running
     running.stop()
 
@@ -101,16 +107,19 @@ def test_admin_routes_keep_working_during_chaos(drm):
     assert httpx.get(f"{url}/metrics").status_code == 200
 
 
-@pytest.mark.parametrize(("case", "body", "field"), [
-    ("a negative latency is refused", {"latency_ms": -5}, "latency_ms"),
-    ("an absurd latency (over a minute) is refused", {"latency_ms": 3_600_000}, "latency_ms"),
-    ("an error rate above one is refused", {"error_rate": 1.5}, "error_rate"),
-    ("a negative error rate is refused", {"error_rate": -0.1}, "error_rate"),
-    ("a zero duration is refused", {"duration_s": 0}, "duration_s"),
-    ("a duration over a day is refused", {"duration_s": 10_000_000}, "duration_s"),
-    ("a text where a number belongs is refused", {"latency_ms": "slow"}, "latency_ms"),
-    ("an unknown parameter is refused", {"latency_ms": 10, "kill_instance": True}, "kill_instance"),
-])
+@pytest.mark.parametrize(
+    ("case", "body", "field"),
+    [
+        ("a negative latency is refused", {"latency_ms": -5}, "latency_ms"),
+        ("an absurd latency (over a minute) is refused", {"latency_ms": 3_600_000}, "latency_ms"),
+        ("an error rate above one is refused", {"error_rate": 1.5}, "error_rate"),
+        ("a negative error rate is refused", {"error_rate": -0.1}, "error_rate"),
+        ("a zero duration is refused", {"duration_s": 0}, "duration_s"),
+        ("a duration over a day is refused", {"duration_s": 10_000_000}, "duration_s"),
+        ("a text where a number belongs is refused", {"latency_ms": "slow"}, "latency_ms"),
+        ("an unknown parameter is refused", {"latency_ms": 10, "kill_instance": True}, "kill_instance"),
+    ],
+)
 def test_bad_chaos_parameters_get_a_4xx_naming_the_field(drm, case, body, field):
     answer = httpx.post(f"{drm.url('drm-v1')}/chaos", json=body)
     assert 400 <= answer.status_code < 500, case
@@ -120,7 +129,9 @@ def test_bad_chaos_parameters_get_a_4xx_naming_the_field(drm, case, body, field)
 
 def test_the_cli_starts_and_stops_chaos_on_an_app(drm, capsys):
     url = drm.url("drm-v1")
-    assert main(["chaos", "drm", "--url", url, "--error-rate", "0.3", "--latency-ms", "25", "--for", "5m"]) == 0
+    assert (
+        main(["chaos", "drm", "--url", url, "--error-rate", "0.3", "--latency-ms", "25", "--for", "5m"]) == 0
+    )
     state = httpx.get(f"{url}/chaos").json()
     assert state["experiment"]["error_rate"] == 0.3
     assert state["experiment"]["latency_ms"] == 25

@@ -27,10 +27,16 @@ def test_an_encode_uses_the_title_ladder_and_scores_every_rendition(fleet):
     encoding = fleet.url("encoding-v2-canary")
 
     def encode(complexity: float) -> dict:
-        job_id = httpx.post(f"{encoding}/jobs", json={"title_id": "80100000", "complexity": complexity}
-                            ).json()["job_id"]
-        return eventually(lambda: (j := httpx.get(f"{encoding}/jobs/{job_id}").json())["status"]
-                          in {"completed", "failed"} and j, what="the encode")
+        job_id = httpx.post(
+            f"{encoding}/jobs", json={"title_id": "80100000", "complexity": complexity}
+        ).json()["job_id"]
+        return eventually(
+            lambda: (
+                (j := httpx.get(f"{encoding}/jobs/{job_id}").json())["status"] in {"completed", "failed"}
+                and j
+            ),
+            what="the encode",
+        )
 
     simple, complex_ = encode(0.05), encode(0.95)
     for job in (simple, complex_):

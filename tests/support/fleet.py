@@ -8,8 +8,8 @@ from pathlib import Path
 
 from sample_services.chaos import Fault
 from sample_services.fleet import Instance, build_instance, upstreams_of
-from sample_services.serving import ServerThread
 from sample_services.service import APPS, InstanceSpec
+from sample_services.serving import ServerThread
 from tracing.instrument import TelemetrySettings
 
 
@@ -60,14 +60,19 @@ def start_fleet(
         for canary in (False, True) if canaries else (False,):
             server = ServerThread()
             servers.append(server)
-            specs.append(InstanceSpec(app, server.port, canary=canary,
-                                      regression=regressions.get(app) if canary else None))
+            specs.append(
+                InstanceSpec(
+                    app, server.port, canary=canary, regression=regressions.get(app) if canary else None
+                )
+            )
     upstreams = upstreams_of(specs)
     instances: dict[str, Instance] = {}
     for index, (spec, server) in enumerate(zip(specs, servers, strict=True)):
         settings = TelemetrySettings(
-            otlp_endpoint=otlp_endpoint, bulk_url=bulk_url,
-            log_path=log_dir / f"{spec.instance_id}.ndjson", span_export_delay_ms=200,
+            otlp_endpoint=otlp_endpoint,
+            bulk_url=bulk_url,
+            log_path=log_dir / f"{spec.instance_id}.ndjson",
+            span_export_delay_ms=200,
         )
         extra = {"clock": clock} if clock is not None else {}
         instance = build_instance(spec, settings, upstreams, seed=seed + index, time_scale=0.02, **extra)

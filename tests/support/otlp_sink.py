@@ -58,19 +58,21 @@ class OtlpSink:
             resource = _attributes(resource_spans.resource.attributes)
             for scope_spans in resource_spans.scope_spans:
                 for span in scope_spans.spans:
-                    decoded.append({
-                        "trace_id": span.trace_id.hex(),
-                        "span_id": span.span_id.hex(),
-                        "parent_span_id": span.parent_span_id.hex(),
-                        "name": span.name,
-                        "kind": span.kind,
-                        "status": span.status.code,
-                        "start_ns": span.start_time_unix_nano,
-                        "end_ns": span.end_time_unix_nano,
-                        "attributes": _attributes(span.attributes),
-                        "resource": resource,
-                        "service": resource.get("service.name"),
-                    })
+                    decoded.append(
+                        {
+                            "trace_id": span.trace_id.hex(),
+                            "span_id": span.span_id.hex(),
+                            "parent_span_id": span.parent_span_id.hex(),
+                            "name": span.name,
+                            "kind": span.kind,
+                            "status": span.status.code,
+                            "start_ns": span.start_time_unix_nano,
+                            "end_ns": span.end_time_unix_nano,
+                            "attributes": _attributes(span.attributes),
+                            "resource": resource,
+                            "service": resource.get("service.name"),
+                        }
+                    )
         with self._lock:
             self._spans.extend(decoded)
         return Response(ExportTraceServiceResponse().SerializeToString(), media_type=PROTOBUF)

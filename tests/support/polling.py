@@ -9,8 +9,13 @@ from typing import TypeVar
 T = TypeVar("T")
 
 
-def eventually(probe: Callable[[], T | None], *, timeout_s: float = 15.0, interval_s: float = 0.05,
-               what: str = "condition") -> T:
+def eventually(
+    probe: Callable[[], T | None],
+    *,
+    timeout_s: float = 15.0,
+    interval_s: float = 0.05,
+    what: str = "condition",
+) -> T:
     """Call ``probe`` until it answers something truthy; fail after ``timeout_s``."""
     deadline = time.monotonic() + timeout_s
     while True:

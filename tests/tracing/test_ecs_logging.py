@@ -36,7 +36,9 @@ def test_a_record_written_outside_any_span_has_no_trace_fields():
 def test_dotted_extra_fields_become_nested_ecs_objects():
     document = ecs_document(
         _record(ecs={"http.response.status_code": 503, "event.outcome": "failure", "labels.route": "/x"}),
-        SERVICE, {"nf_cluster": "drm-v1"})
+        SERVICE,
+        {"nf_cluster": "drm-v1"},
+    )
     assert document["http"] == {"response": {"status_code": 503}}
     assert document["event"] == {"outcome": "failure"}
     assert document["labels"] == {"nf_cluster": "drm-v1", "route": "/x"}

@@ -25,8 +25,10 @@ def _count(registry: CollectorRegistry, result: str) -> float:
 
 
 def _docs(n: int, start: int = 0) -> list[dict]:
-    return [{"@timestamp": "2026-11-23T10:00:00.000Z", "message": f"line {i}", "seq": i}
-            for i in range(start, start + n)]
+    return [
+        {"@timestamp": "2026-11-23T10:00:00.000Z", "message": f"line {i}", "seq": i}
+        for i in range(start, start + n)
+    ]
 
 
 def test_the_bulk_body_is_create_actions_with_a_final_newline():
@@ -34,7 +36,11 @@ def test_the_bulk_body_is_create_actions_with_a_final_newline():
     assert body.endswith("\n")
     lines = body.splitlines()
     assert [json.loads(line) for line in lines] == [
-        {"create": {"_index": "logs-x"}}, {"message": "a"}, {"create": {"_index": "logs-x"}}, {"message": "b"}]
+        {"create": {"_index": "logs-x"}},
+        {"message": "a"},
+        {"create": {"_index": "logs-x"}},
+        {"message": "b"},
+    ]
 
 
 def test_every_document_is_delivered_once_in_order(es_fake):
@@ -108,11 +114,18 @@ def test_throttled_items_are_retried_and_refused_items_are_counted_as_rejected(e
     assert sorted(d["seq"] for d in fake.documents()) == [0, 1, 2, 3, 5, 6, 7, 8, 9]
 
 
-@pytest.mark.parametrize(("case", "body", "reason"), [
-    ("a body without the final newline fails as a whole", '{"create":{}}\n{"a":1}', "terminated by a newline"),
-    ("a malformed action line fails as a whole", "not json\n{}\n", "Malformed action"),
-    ("an action without an index fails as a whole", '{"create":{}}\n{"a":1}\n', "index is missing"),
-])
+@pytest.mark.parametrize(
+    ("case", "body", "reason"),
+    [
+        (
+            "a body without the final newline fails as a whole",
+            '{"create":{}}\n{"a":1}',
+            "terminated by a newline",
+        ),
+        ("a malformed action line fails as a whole", "not json\n{}\n", "Malformed action"),
+        ("an action without an index fails as a whole", '{"create":{}}\n{"a":1}\n', "index is missing"),
+    ],
+)
 def test_the_fake_refuses_malformed_bulk_bodies_like_elasticsearch(es_fake, case, body, reason):
     import httpx
 
