@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from console import commands
 from sample_services.chaos import Fault
-from sample_services.fleet import DEFAULT_BASE_PORT
+from sample_services.fleet import DEFAULT_BASE_PORT, DEFAULT_CANARY_FAULT
 from sample_services.service import APPS
 
 
@@ -33,7 +33,7 @@ def _regressions(text: str) -> dict[str, Fault]:
         app, _, spec = part.partition(":")
         if app not in APPS:
             raise argparse.ArgumentTypeError(f"unknown app {app!r}; expected one of {', '.join(APPS)}")
-        regressions[app] = _fault(spec) if spec else Fault(latency_ms=40.0, error_rate=0.04)
+        regressions[app] = _fault(spec) if spec else DEFAULT_CANARY_FAULT
     return regressions
 
 

@@ -9,6 +9,7 @@ import json
 import logging
 import os
 import signal
+import socket
 import sys
 import time
 from pathlib import Path
@@ -31,6 +32,8 @@ from sample_services.traffic import TrafficGenerator
 from tracing.instrument import DEFAULT_BULK_URL, DEFAULT_OTLP_ENDPOINT, TelemetrySettings
 
 STATUS_EVERY_S = 30.0
+# Bearer token for the fleet's write endpoints (chaos); instances inherit it from the runner.
+FLEET_TOKEN_ENV = "WATCHFLOOR_FLEET_TOKEN"
 _log = logging.getLogger("watchfloor")
 
 
@@ -68,7 +71,12 @@ def service(args: argparse.Namespace) -> int:
         bulk_headers={"Authorization": authorization} if authorization else {},
     )
     instance = build_instance(
-        spec, settings, _parse_upstreams(args.upstream), seed=args.seed, time_scale=args.time_scale
+        spec,
+        settings,
+        _parse_upstreams(args.upstream),
+        seed=args.seed,
+        time_scale=args.time_scale,
+        admin_token=os.environ.get(FLEET_TOKEN_ENV) or None,  # a secret: never logged
     )
     config = uvicorn.Config(
         instance.app, host=spec.host, port=spec.port, log_config=None, access_log=False, log_level="warning"
@@ -90,6 +98,24 @@ def _fleet_layout(args: argparse.Namespace) -> list[InstanceSpec]:
     return default_layout(base_port, host, args.canary_regression)
 
 
+def _listening(url: str) -> bool:
+    """Whether something accepts TCP connections at the URL's host and port."""
+    parsed = httpx.URL(url)
+    try:
+        with socket.create_connection((parsed.host, parsed.port or 80), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def _destination(url: str) -> str:
+    if not url:
+        return "(off)"
+    if _listening(url):
+        return url
+    return f"{url} — nothing listens there yet: dropped items are counted in /metrics"
+
+
 def _where_to_look(title: str, layout: list[InstanceSpec], data: Path, otlp: str, bulk: str) -> str:
     lines = [f"\n{title}", "", "Instances (each serves /healthz, /metrics and /chaos):"]
     for spec in layout:
@@ -103,8 +129,9 @@ def _where_to_look(title: str, layout: list[InstanceSpec], data: Path, otlp: str
     lines += [
         "",
         f"Metrics:  curl {layout[0].url}/metrics",
-        f"Traces:   OTLP/HTTP to {otlp or '(off)'}",
-        f"Logs:     ECS JSON in {data / 'logs'}/*.ndjson, _bulk to {bulk or '(off)'}",
+        f"Traces:   OTLP/HTTP to {_destination(otlp)}",
+        f"Logs:     ECS JSON in {data / 'logs'}/*.ndjson",
+        f"          _bulk to {_destination(bulk)}",
         f"Fleet:    {data / 'fleet.json'}",
         "Chaos:    watchfloor chaos drm --error-rate 0.3 --for 5m   (--stop to end it)",
         "Stop:     Ctrl-C",
@@ -197,7 +224,9 @@ def chaos(args: argparse.Namespace) -> int:
         return 1
     failed = 0
     body = {"latency_ms": args.latency_ms, "error_rate": args.error_rate, "duration_s": args.duration}
-    with httpx.Client(timeout=5.0) as client:
+    token = os.environ.get(FLEET_TOKEN_ENV)
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    with httpx.Client(timeout=5.0, headers=headers) as client:
         for name, url in targets:
             try:
                 if args.stop:

@@ -16,17 +16,20 @@ from fastapi.responses import JSONResponse
 class ServiceError(Exception):
     """A request the service refuses, with the status, the field at fault and why."""
 
-    def __init__(self, status: int, field: str, reason: str) -> None:
+    def __init__(self, status: int, field: str, reason: str, headers: dict[str, str] | None = None) -> None:
         super().__init__(f"{field}: {reason}")
         self.status = status
         self.field = field
         self.reason = reason
+        self.headers = headers
 
 
-def error_response(status: int, problems: list[tuple[str, str]]) -> JSONResponse:
+def error_response(
+    status: int, problems: list[tuple[str, str]], headers: dict[str, str] | None = None
+) -> JSONResponse:
     detail = "; ".join(f"{field}: {reason}" for field, reason in problems)
     errors = [{"field": field, "reason": reason} for field, reason in problems]
-    return JSONResponse({"detail": detail, "errors": errors}, status_code=status)
+    return JSONResponse({"detail": detail, "errors": errors}, status_code=status, headers=headers)
 
 
 def _field_path(location: tuple[Any, ...]) -> str:
@@ -67,7 +70,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     async def on_service_error(_: Request, error: Exception) -> JSONResponse:
         assert isinstance(error, ServiceError)
-        return error_response(error.status, [(error.field, error.reason)])
+        return error_response(error.status, [(error.field, error.reason)], error.headers)
 
     app.add_exception_handler(RequestValidationError, on_validation_error)
     app.add_exception_handler(ServiceError, on_service_error)

@@ -28,7 +28,8 @@ FACTORIES: dict[str, ServiceFactory] = {
 DEFAULT_BASE_PORT = 8101
 # The demo's canary build carries a regression in the DRM service: slower key exchange and
 # occasional failures, which canary analysis should catch.
-DEFAULT_REGRESSION = {"drm": Fault(latency_ms=40.0, error_rate=0.04)}
+DEFAULT_CANARY_FAULT = Fault(latency_ms=40.0, error_rate=0.04)
+DEFAULT_REGRESSION = {"drm": DEFAULT_CANARY_FAULT}
 
 
 def default_layout(
@@ -73,10 +74,11 @@ def build_instance(
     seed: int | None = None,
     time_scale: float = 1.0,
     clock: Callable[[], float] = time.monotonic,
+    admin_token: str | None = None,
 ) -> Instance:
     telemetry = Instrumentation(spec.identity(), settings)
     rng = random.Random(seed)
-    context = ServiceContext(spec, telemetry, rng, upstreams, time_scale)
+    context = ServiceContext(spec, telemetry, rng, upstreams, time_scale, admin_token)
     chaos = ChaosState(regression=spec.regression, clock=clock, rng=random.Random(rng.random()))
     return Instance(spec, create_app(context, FACTORIES[spec.app], chaos), telemetry, chaos)
 

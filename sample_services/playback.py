@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sample_services.catalog import DEVICE_DRM, GENRES, POPULARITY, TITLES
 from sample_services.errors import ServiceError
 from sample_services.service import ServiceContext
-from tracing.http_client import ROUTE_EXTENSION
+from tracing.instrument import ROUTE_EXTENSION
 
 TTFF_BUCKETS = (0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0)
 FIRST_SEGMENTS = 2

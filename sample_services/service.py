@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import hmac
 import random
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from fastapi import APIRouter, Depends, FastAPI
+from fastapi import APIRouter, Depends, FastAPI, Header
 
 from sample_services.chaos import ChaosRequest, ChaosState, Fault, chaos_dependency
 from sample_services.errors import ServiceError, install_error_handlers
@@ -59,6 +60,8 @@ class ServiceContext:
     upstreams: dict[str, list[str]] = field(default_factory=dict)
     # Multiplies simulated work (encodes); tests shrink it to keep runs short.
     time_scale: float = 1.0
+    # When set, write endpoints (chaos) need ``Authorization: Bearer <token>``. A secret.
+    admin_token: str | None = None
 
     def upstream(self, app: str) -> str:
         urls = self.upstreams.get(app)
@@ -80,9 +83,26 @@ class Service(Protocol):
 ServiceFactory = Callable[[ServiceContext], Service]
 
 
+def bearer_guard(token: str | None) -> Callable[..., Awaitable[None]]:
+    """A dependency refusing requests without ``Authorization: Bearer <token>``; open if no token."""
+
+    async def require_token(authorization: str | None = Header(None)) -> None:
+        if token is None:
+            return
+        challenge = {"WWW-Authenticate": "Bearer"}
+        if authorization is None:
+            raise ServiceError(401, "authorization", "a bearer token is required", challenge)
+        # Constant-time comparison: the answer time must not reveal how much of it matched.
+        if not hmac.compare_digest(authorization.encode(), f"Bearer {token}".encode()):
+            raise ServiceError(401, "authorization", "the bearer token is not valid", challenge)
+
+    return require_token
+
+
 def _admin_router(context: ServiceContext, chaos: ChaosState) -> APIRouter:
     router = APIRouter()
     spec = context.spec
+    writes = [Depends(bearer_guard(context.admin_token))]
 
     @router.get("/healthz")
     def healthz() -> dict[str, Any]:
@@ -98,7 +118,7 @@ def _admin_router(context: ServiceContext, chaos: ChaosState) -> APIRouter:
     def chaos_status() -> dict[str, Any]:
         return chaos.describe()
 
-    @router.post("/chaos")
+    @router.post("/chaos", dependencies=writes)
     def chaos_start(request: ChaosRequest) -> dict[str, Any]:
         chaos.enable(request)
         context.telemetry.logger.warning(
@@ -110,7 +130,7 @@ def _admin_router(context: ServiceContext, chaos: ChaosState) -> APIRouter:
         )
         return chaos.describe()
 
-    @router.delete("/chaos")
+    @router.delete("/chaos", dependencies=writes)
     def chaos_stop() -> dict[str, Any]:
         chaos.clear()
         context.telemetry.logger.warning(

@@ -24,9 +24,19 @@ from prometheus_client import CollectorRegistry, Counter
 from prometheus_client.exposition import choose_encoder
 
 from tracing.ecs_logging import ECSHandler
-from tracing.http_client import TracedTransport
+from tracing.http_client import ROUTE_EXTENSION, TracedTransport
 from tracing.http_server import HttpServerMetrics, TelemetryMiddleware
 from tracing.log_shipper import BulkLogShipper
+
+__all__ = [
+    "DEFAULT_BULK_URL",
+    "DEFAULT_OTLP_ENDPOINT",
+    "ROUTE_EXTENSION",
+    "CountingSpanExporter",
+    "Instrumentation",
+    "ServiceIdentity",
+    "TelemetrySettings",
+]
 
 DEFAULT_OTLP_ENDPOINT = "http://127.0.0.1:7070/v1/traces"
 DEFAULT_BULK_URL = "http://127.0.0.1:7070/_bulk"

@@ -51,6 +51,7 @@ def start_fleet(
     regressions: dict[str, Fault] | None = None,
     clock: Callable[[], float] | None = None,
     seed: int = 20261123,
+    admin_token: str | None = None,
 ) -> RunningFleet:
     """Start a baseline (and optionally a canary) instance of each app, wired to each other."""
     regressions = regressions or {}
@@ -75,7 +76,9 @@ def start_fleet(
             span_export_delay_ms=200,
         )
         extra = {"clock": clock} if clock is not None else {}
-        instance = build_instance(spec, settings, upstreams, seed=seed + index, time_scale=0.02, **extra)
+        instance = build_instance(
+            spec, settings, upstreams, seed=seed + index, time_scale=0.02, admin_token=admin_token, **extra
+        )
         instances[spec.cluster] = instance
         server.start(instance.app)
     return RunningFleet(instances, servers, log_dir)
