@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ctypes
+import signal
 import sys
 import time
 from dataclasses import dataclass
@@ -13,6 +15,16 @@ import httpx
 from sample_services.service import InstanceSpec
 
 RESTART_BACKOFF_S = 2.0
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    """In the child before exec: get SIGTERM if the runner dies, however it dies (Linux only)."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):
+        pass
 
 
 @dataclass(frozen=True)
@@ -77,8 +89,14 @@ class FleetRunner:
         log_dir.mkdir(parents=True, exist_ok=True)
         # The process's own stderr (start-up errors, exporter warnings); its ECS log is separate.
         stderr = (log_dir / f"{spec.instance_id}.stderr.log").open("ab")
+        # A session of its own: Ctrl-C reaches only the runner, which stops the traffic first
+        # and then the instances, instead of every process dying mid-request at once.
         self._processes[spec.instance_id] = Popen(
-            service_command(spec, self._options), stdout=stderr, stderr=stderr
+            service_command(spec, self._options),
+            stdout=stderr,
+            stderr=stderr,
+            start_new_session=True,
+            preexec_fn=_die_with_parent if sys.platform == "linux" else None,
         )
         stderr.close()
 

@@ -118,3 +118,46 @@ def test_the_fleet_runs_as_processes_and_sends_traces_and_logs(tmp_path, otlp_si
     # A clean stop: no instance is left listening.
     time.sleep(0.5)
     assert _healthy(base) == []
+
+
+def test_instances_do_not_outlive_a_killed_fleet_runner(tmp_path):
+    base = _free_port_run(INSTANCES)
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "console.cli",
+            "fleet",
+            "--no-traffic",
+            "--base-port",
+            str(base),
+            "--data",
+            str(tmp_path),
+            "--otlp-endpoint",
+            "",
+            "--bulk-url",
+            "",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        eventually(lambda: _healthy(base), timeout_s=60, interval_s=0.2, what="eight healthy instances")
+    finally:
+        process.kill()  # SIGKILL: the runner gets no chance to stop its instances itself
+        process.wait()
+    eventually(
+        lambda: all(_refused(port) for port in range(base, base + INSTANCES)),
+        timeout_s=20,
+        what="every instance to exit with its runner",
+    )
+
+
+def _refused(port: int) -> bool:
+    try:
+        httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
+    except httpx.ConnectError:
+        return True
+    except httpx.HTTPError:
+        return False
+    return False
