@@ -12,6 +12,7 @@ import sys
 from collections.abc import Sequence
 
 from console import commands
+from console.settings import parse_duration
 from sample_services.chaos import Fault
 from sample_services.fleet import DEFAULT_BASE_PORT, DEFAULT_CANARY_FAULT
 from sample_services.service import APPS
@@ -38,8 +39,6 @@ def _regressions(text: str) -> dict[str, Fault]:
 
 
 def _duration(text: str) -> float:
-    from console.settings import parse_duration
-
     try:
         return parse_duration(text)
     except ValueError as error:

@@ -86,6 +86,11 @@ class TrafficGenerator:
                 )
             try:
                 await asyncio.gather(*loops)
+            except asyncio.CancelledError:
+                # Stopping: viewers mid-session are cut off rather than waited for.
+                for task in tasks:
+                    task.cancel()
+                raise
             finally:
                 await asyncio.gather(*tasks, return_exceptions=True)
         return self.stats

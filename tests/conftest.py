@@ -32,22 +32,23 @@ def otlp_sink() -> Iterator[tuple[OtlpSink, str]]:
     server.stop()
 
 
-@pytest.fixture
-def es_fake() -> Iterator[tuple[FakeElasticsearch, str]]:
+def _serve_es_fake() -> Iterator[tuple[FakeElasticsearch, str]]:
     fake = FakeElasticsearch()
     server = ServerThread()
     url = server.start(fake.app)
     yield fake, url
     server.stop()
+
+
+@pytest.fixture
+def es_fake() -> Iterator[tuple[FakeElasticsearch, str]]:
+    """A fresh Elasticsearch fake per test, for tests that switch its faults on."""
+    yield from _serve_es_fake()
 
 
 @pytest.fixture(scope="module")
 def module_es_fake() -> Iterator[tuple[FakeElasticsearch, str]]:
-    fake = FakeElasticsearch()
-    server = ServerThread()
-    url = server.start(fake.app)
-    yield fake, url
-    server.stop()
+    yield from _serve_es_fake()
 
 
 @pytest.fixture(scope="module")

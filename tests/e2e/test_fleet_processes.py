@@ -35,6 +35,26 @@ def _free_port_run(count: int) -> int:
     raise RuntimeError("no run of free ports")
 
 
+def _start_fleet(base: int, data, *options: str, output=subprocess.DEVNULL) -> subprocess.Popen:
+    """``watchfloor fleet`` as its own process, on ports from ``base``."""
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "console.cli",
+            "fleet",
+            "--base-port",
+            str(base),
+            "--data",
+            str(data),
+            *options,
+        ],
+        stdout=output,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
 def _healthy(base: int) -> list[dict]:
     answers = []
     for port in range(base, base + INSTANCES):
@@ -49,32 +69,22 @@ def test_the_fleet_runs_as_processes_and_sends_traces_and_logs(tmp_path, otlp_si
     sink, otlp_url = otlp_sink
     fake, es_url = es_fake
     base = _free_port_run(INSTANCES)
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "console.cli",
-            "fleet",
-            "--base-port",
-            str(base),
-            "--data",
-            str(tmp_path),
-            "--rate",
-            "8",
-            "--jobs-per-min",
-            "120",
-            "--time-scale",
-            "0.05",
-            "--duration",
-            "15s",
-            "--otlp-endpoint",
-            otlp_url,
-            "--bulk-url",
-            f"{es_url}/_bulk",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
+    process = _start_fleet(
+        base,
+        tmp_path,
+        "--rate",
+        "8",
+        "--jobs-per-min",
+        "120",
+        "--time-scale",
+        "0.05",
+        "--duration",
+        "15s",
+        "--otlp-endpoint",
+        otlp_url,
+        "--bulk-url",
+        f"{es_url}/_bulk",
+        output=subprocess.PIPE,
     )
     try:
         health = eventually(
@@ -122,25 +132,7 @@ def test_the_fleet_runs_as_processes_and_sends_traces_and_logs(tmp_path, otlp_si
 
 def test_instances_do_not_outlive_a_killed_fleet_runner(tmp_path):
     base = _free_port_run(INSTANCES)
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "console.cli",
-            "fleet",
-            "--no-traffic",
-            "--base-port",
-            str(base),
-            "--data",
-            str(tmp_path),
-            "--otlp-endpoint",
-            "",
-            "--bulk-url",
-            "",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    process = _start_fleet(base, tmp_path, "--no-traffic", "--otlp-endpoint", "", "--bulk-url", "")
     try:
         eventually(lambda: _healthy(base), timeout_s=60, interval_s=0.2, what="eight healthy instances")
     finally:
