@@ -1,0 +1,1 @@
+"""The telemetry store: the data model, the embedded DuckDB store and its read interfaces."""

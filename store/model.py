@@ -1,0 +1,67 @@
+"""The data model every package reads and writes: Atlas-style series points, spans, log records.
+
+Value objects only; no I/O. Times: series in epoch milliseconds (Atlas's unit), spans and
+logs in epoch nanoseconds (OTLP's unit).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+# OTLP enums (opentelemetry/proto/trace/v1/trace.proto).
+SPAN_KIND_UNSPECIFIED, SPAN_KIND_INTERNAL, SPAN_KIND_SERVER, SPAN_KIND_CLIENT = 0, 1, 2, 3
+SPAN_KIND_PRODUCER, SPAN_KIND_CONSUMER = 4, 5
+STATUS_UNSET, STATUS_OK, STATUS_ERROR = 0, 1, 2
+
+
+class Datapoint(NamedTuple):
+    """One step-aligned value of one series.
+
+    ``tags`` always hold ``name``; ``timestamp_ms`` is the end of the step interval the
+    value covers, a multiple of the step; ``value`` is NaN for no data.
+    """
+
+    tags: Mapping[str, str]
+    timestamp_ms: int
+    value: float
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """An OTLP span, flattened with its resource; ids are lowercase hex, ``parent_span_id`` "" for roots."""
+
+    trace_id: str
+    span_id: str
+    parent_span_id: str
+    name: str
+    kind: int
+    start_ns: int
+    end_ns: int
+    service: str
+    status_code: int = STATUS_UNSET
+    status_message: str = ""
+    attributes: Mapping[str, Any] = field(default_factory=dict)
+    resource: Mapping[str, Any] = field(default_factory=dict)
+    events: tuple[Mapping[str, Any], ...] = ()
+    links: tuple[Mapping[str, Any], ...] = ()
+    scope: str = ""
+
+    @property
+    def duration_ns(self) -> int:
+        return self.end_ns - self.start_ns
+
+
+@dataclass(frozen=True, slots=True)
+class LogRecord:
+    """An ECS log document with the fields queries use lifted out; ``document`` is kept whole."""
+
+    timestamp_ns: int
+    level: str
+    message: str
+    service: str
+    trace_id: str
+    span_id: str
+    document: Mapping[str, Any]
+    index: str = ""
