@@ -1,0 +1,184 @@
+"""Reads of the DuckDB store: series by tag query and range, traces, span and log search."""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import TYPE_CHECKING, Any
+
+from store.interfaces import LogSearch, SeriesValues, SpanSearch
+from store.model import LogRecord, Span
+from store.tag_query import TagIndex, TagQuery, select
+
+if TYPE_CHECKING:
+    import duckdb
+
+MINUTE_MS = 60_000
+HOUR_MS = 3_600_000
+SPAN_COLUMNS = (
+    "trace_id, span_id, parent_span_id, name, kind, start_ns, end_ns, service, status_code, "
+    "status_message, attributes, resource, events, links, scope"
+)
+
+
+def _span(row: tuple[Any, ...]) -> Span:
+    return Span(
+        trace_id=row[0],
+        span_id=row[1],
+        parent_span_id=row[2],
+        name=row[3],
+        kind=int(row[4]),
+        start_ns=int(row[5]),
+        end_ns=int(row[6]),
+        service=row[7],
+        status_code=int(row[8]),
+        status_message=row[9],
+        attributes=json.loads(row[10]),
+        resource=json.loads(row[11]),
+        events=tuple(json.loads(row[12])),
+        links=tuple(json.loads(row[13])),
+        scope=row[14] or "",
+    )
+
+
+class ReadsMixin:
+    """Read methods of :class:`store.duckdb_store.DuckDBStore` (split out to keep modules small)."""
+
+    index: TagIndex
+
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        raise NotImplementedError
+
+    def watermark(self, rollup: str) -> int:
+        raise NotImplementedError
+
+    # --- series ----------------------------------------------------------------------------
+
+    def series(self, query: TagQuery, start_ms: int, end_ms: int, step_ms: int) -> list[SeriesValues]:
+        """Matching series over (start, end], each step the average of the data inside it.
+
+        The coarsest resolution no wider than the step is read: 1 h rollups up to their
+        watermark, then 1 m rollups, then raw step data for what is not rolled up yet.
+        """
+        ids = select(self.index, query)
+        if not ids:
+            return []
+        start_ms = start_ms // step_ms * step_ms
+        buckets = max(0, math.ceil((end_ms - start_ms) / step_ms))
+        end_ms = start_ms + buckets * step_ms
+        use_1h = step_ms >= HOUR_MS
+        use_1m = step_ms >= MINUTE_MS
+        wm_1h = self.watermark("1h") if use_1h else start_ms
+        wm_1m = self.watermark("1m") if use_1m else start_ms
+        wm_1m = max(wm_1m, wm_1h)
+        sql = f"""
+            WITH wanted AS (SELECT unnest(?::BIGINT[]) AS series_id),
+            data AS (
+                SELECT p.series_id, ts, value AS s, 1 AS c FROM points p JOIN wanted USING (series_id)
+                WHERE ts > greatest(?, ?) AND ts <= ? AND NOT isnan(value)
+                UNION ALL
+                SELECT r.series_id, ts, sum, count FROM points_1m r JOIN wanted USING (series_id)
+                WHERE {"true" if use_1m else "false"} AND ts > greatest(?, ?) AND ts <= least(?, ?)
+                UNION ALL
+                SELECT r.series_id, ts, sum, count FROM points_1h r JOIN wanted USING (series_id)
+                WHERE {"true" if use_1h else "false"} AND ts > ? AND ts <= least(?, ?)
+            )
+            SELECT series_id, (ts - ? + ? - 1) // ? - 1 AS bucket, sum(s) / sum(c)
+            FROM data GROUP BY ALL
+        """
+        params = [
+            ids,
+            start_ms,
+            wm_1m,
+            end_ms,
+            start_ms,
+            wm_1h,
+            end_ms,
+            wm_1m,
+            start_ms,
+            end_ms,
+            wm_1h,
+            start_ms,
+            step_ms,
+            step_ms,
+        ]
+        values: dict[int, list[float]] = {i: [math.nan] * buckets for i in ids}
+        for series_id, bucket, value in self.cursor().execute(sql, params).fetchall():
+            if 0 <= bucket < buckets:
+                values[series_id][bucket] = float(value)
+        return [SeriesValues(self.index.tags[i], start_ms, step_ms, values[i]) for i in ids]
+
+    def tag_keys(self, query: TagQuery | None = None) -> list[str]:
+        if query is None:
+            return sorted(self.index.by_key)
+        return sorted({k for i in select(self.index, query) for k in self.index.tags[i]})
+
+    def tag_values(self, key: str, query: TagQuery | None = None) -> list[str]:
+        ids = self.index.by_key.get(key, set()) if query is None else select(self.index, query)
+        return sorted({self.index.tags[i][key] for i in ids if key in self.index.tags[i]})
+
+    # --- spans -------------------------------------------------------------------------------
+
+    def trace(self, trace_id: str) -> list[Span]:
+        rows = (
+            self.cursor()
+            .execute(
+                f"SELECT {SPAN_COLUMNS} FROM spans WHERE trace_id = ? ORDER BY start_ns", [trace_id.lower()]
+            )
+            .fetchall()
+        )
+        return [_span(row) for row in rows]
+
+    def search_spans(self, search: SpanSearch) -> list[Span]:
+        clauses, params = ["true"], []
+        for column, value, op in (
+            ("service", search.service, "="),
+            ("name", search.operation, "="),
+            ("duration_ns", search.min_duration_ns, ">="),
+            ("duration_ns", search.max_duration_ns, "<="),
+            ("status_code", search.status_code, "="),
+            ("start_ns", search.start_ns, ">="),
+            ("start_ns", search.end_ns, "<="),
+        ):
+            if value is not None:
+                clauses.append(f"{column} {op} ?")
+                params.append(value)
+        rows = (
+            self.cursor()
+            .execute(
+                f"SELECT {SPAN_COLUMNS} FROM spans WHERE {' AND '.join(clauses)} "
+                "ORDER BY start_ns DESC LIMIT ?",
+                [*params, search.limit],
+            )
+            .fetchall()
+        )
+        return [_span(row) for row in rows]
+
+    # --- logs ---------------------------------------------------------------------------------
+
+    def search_logs(self, search: LogSearch) -> list[LogRecord]:
+        clauses, params = ["true"], []
+        for column, value, op in (
+            ("service", search.service, "="),
+            ("level", search.level, "="),
+            ("trace_id", search.trace_id, "="),
+            ("timestamp_ns", search.start_ns, ">="),
+            ("timestamp_ns", search.end_ns, "<="),
+            ("timestamp_ns", search.before_ns, "<"),
+        ):
+            if value is not None:
+                clauses.append(f"{column} {op} ?")
+                params.append(value)
+        if search.text:
+            clauses.append("contains(lower(message), lower(?))")
+            params.append(search.text)
+        rows = (
+            self.cursor()
+            .execute(
+                "SELECT timestamp_ns, level, message, service, trace_id, span_id, document, index_name "
+                f"FROM logs WHERE {' AND '.join(clauses)} ORDER BY timestamp_ns DESC LIMIT ?",
+                [*params, search.limit],
+            )
+            .fetchall()
+        )
+        return [LogRecord(int(r[0]), r[1], r[2], r[3], r[4], r[5], json.loads(r[6]), r[7]) for r in rows]

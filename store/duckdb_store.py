@@ -1,0 +1,284 @@
+"""The embedded store: one DuckDB file, owned by the server process alone.
+
+Writes are columnar batches (Arrow tables) under one lock; reads use their own cursors so
+they never wait on each other. The series catalogue and its tag index live in memory and
+in the ``series``/``series_tags`` tables, reloaded at start.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from store.duckdb_reads import ReadsMixin
+from store.model import Datapoint, LogRecord, Span
+from store.schema import migrate
+from store.tag_query import TagIndex
+
+MINUTE_MS = 60_000
+HOUR_MS = 3_600_000
+_IDENTITY_CACHE_LIMIT = 500_000
+_UPSERT_CHECKPOINT = (
+    "INSERT INTO checkpoints VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value"
+)
+
+
+@dataclass(frozen=True)
+class Retention:
+    """How long each signal is kept, in milliseconds. Defaults suit one machine's disk."""
+
+    metrics_raw_ms: int = 2 * 24 * HOUR_MS
+    metrics_1m_ms: int = 14 * 24 * HOUR_MS
+    metrics_1h_ms: int = 400 * 24 * HOUR_MS
+    spans_ms: int = 3 * 24 * HOUR_MS
+    logs_ms: int = 7 * 24 * HOUR_MS
+    # Rollups wait this long past a minute's end for late points before sealing it.
+    rollup_grace_ms: int = 2 * MINUTE_MS
+
+
+def tags_key(tags: Mapping[str, str]) -> str:
+    """The canonical identity of a tag set."""
+    return json.dumps(sorted(tags.items()), separators=(",", ":"))
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), default=str)
+
+
+class DuckDBStore(ReadsMixin):
+    """Series, spans and logs in one DuckDB file (``":memory:"`` for a throwaway store)."""
+
+    def __init__(self, path: Path | str, *, retention: Retention | None = None) -> None:
+        if isinstance(path, Path):
+            path.parent.mkdir(parents=True, exist_ok=True)
+        self._connection = duckdb.connect(str(path))
+        self.schema_version = migrate(self._connection)
+        self.retention = retention or Retention()
+        self._write_lock = threading.Lock()
+        self.index = TagIndex()
+        self._ids_by_key: dict[str, int] = {}
+        # Producers reuse one tags object per series; remembering it by identity skips
+        # building the canonical key for every point. The tuple keeps the object alive, so
+        # its id cannot be reused while cached.
+        self._ids_by_identity: dict[int, tuple[Mapping[str, str], int]] = {}
+        self._load_catalogue()
+
+    def _load_catalogue(self) -> None:
+        for series_id, key, tags in self._connection.execute(
+            "SELECT series_id, tags_key, tags FROM series"
+        ).fetchall():
+            self._ids_by_key[key] = series_id
+            self.index.add(series_id, json.loads(tags))
+
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        """A connection of its own for one reader thread."""
+        return self._connection.cursor()
+
+    def close(self) -> None:
+        with self._write_lock:
+            self._connection.close()
+
+    # --- writes ------------------------------------------------------------------------
+
+    def _series_id(self, tags: Mapping[str, str], new: list[tuple[int, str, Mapping[str, str]]]) -> int:
+        cached = self._ids_by_identity.get(id(tags))
+        if cached is not None and cached[0] is tags:
+            return cached[1]
+        key = tags_key(tags)
+        series_id = self._ids_by_key.get(key)
+        if series_id is None:
+            series_id = len(self._ids_by_key) + 1
+            self._ids_by_key[key] = series_id
+            new.append((series_id, key, tags))
+        if len(self._ids_by_identity) > _IDENTITY_CACHE_LIMIT:
+            self._ids_by_identity.clear()
+        self._ids_by_identity[id(tags)] = (tags, series_id)
+        return series_id
+
+    def write_datapoints(self, points: Sequence[Datapoint]) -> int:
+        """Append step-aligned points; new tag sets join the catalogue in the same transaction."""
+        if not points:
+            return 0
+        with self._write_lock:
+            new: list[tuple[int, str, Mapping[str, str]]] = []
+            series_ids = [self._series_id(p.tags, new) for p in points]
+            batch = pa.table(
+                {
+                    "series_id": pa.array(series_ids, pa.int64()),
+                    "ts": pa.array([p.timestamp_ms for p in points], pa.int64()),
+                    "value": pa.array([p.value for p in points], pa.float64()),
+                }
+            )
+            connection = self._connection
+            connection.execute("BEGIN TRANSACTION")
+            try:
+                if new:
+                    self._insert_series(new)
+                connection.register("incoming_points", batch)
+                connection.execute("INSERT INTO points SELECT * FROM incoming_points")
+                connection.unregister("incoming_points")
+                connection.execute("COMMIT")
+            except Exception:
+                connection.execute("ROLLBACK")
+                for _series_id, key, _ in new:  # keep memory and disk in step
+                    self._ids_by_key.pop(key, None)
+                self._ids_by_identity.clear()
+                raise
+            for series_id, _, tags in new:
+                self.index.add(series_id, dict(tags))
+        return len(points)
+
+    def _insert_series(self, new: list[tuple[int, str, Mapping[str, str]]]) -> None:
+        rows = pa.table(
+            {
+                "series_id": pa.array([n[0] for n in new], pa.int64()),
+                "name": pa.array([n[2].get("name", "") for n in new], pa.string()),
+                "tags_key": pa.array([n[1] for n in new], pa.string()),
+                "tags": pa.array([_json(dict(n[2])) for n in new], pa.string()),
+            }
+        )
+        pairs = [(series_id, k, v) for series_id, _, tags in new for k, v in tags.items()]
+        tag_rows = pa.table(
+            {
+                "series_id": pa.array([p[0] for p in pairs], pa.int64()),
+                "key": pa.array([p[1] for p in pairs], pa.string()),
+                "value": pa.array([p[2] for p in pairs], pa.string()),
+            }
+        )
+        self._connection.register("incoming_series", rows)
+        self._connection.execute("INSERT INTO series SELECT * FROM incoming_series")
+        self._connection.unregister("incoming_series")
+        self._connection.register("incoming_tags", tag_rows)
+        self._connection.execute("INSERT INTO series_tags SELECT * FROM incoming_tags")
+        self._connection.unregister("incoming_tags")
+
+    def write_spans(self, spans: Sequence[Span]) -> int:
+        if not spans:
+            return 0
+        batch = pa.table(
+            {
+                "trace_id": [s.trace_id for s in spans],
+                "span_id": [s.span_id for s in spans],
+                "parent_span_id": [s.parent_span_id for s in spans],
+                "name": [s.name for s in spans],
+                "kind": pa.array([s.kind for s in spans], pa.int8()),
+                "start_ns": pa.array([s.start_ns for s in spans], pa.int64()),
+                "end_ns": pa.array([s.end_ns for s in spans], pa.int64()),
+                "duration_ns": pa.array([s.end_ns - s.start_ns for s in spans], pa.int64()),
+                "service": [s.service for s in spans],
+                "status_code": pa.array([s.status_code for s in spans], pa.int8()),
+                "status_message": [s.status_message for s in spans],
+                "attributes": [_json(dict(s.attributes)) for s in spans],
+                "resource": [_json(dict(s.resource)) for s in spans],
+                "events": [_json(list(s.events)) for s in spans],
+                "links": [_json(list(s.links)) for s in spans],
+                "scope": [s.scope for s in spans],
+            }
+        )
+        self._insert("spans", batch)
+        return len(spans)
+
+    def write_logs(self, records: Sequence[LogRecord]) -> int:
+        if not records:
+            return 0
+        batch = pa.table(
+            {
+                "timestamp_ns": pa.array([r.timestamp_ns for r in records], pa.int64()),
+                "level": [r.level for r in records],
+                "message": [r.message for r in records],
+                "service": [r.service for r in records],
+                "trace_id": [r.trace_id for r in records],
+                "span_id": [r.span_id for r in records],
+                "index_name": [r.index for r in records],
+                "document": [_json(dict(r.document)) for r in records],
+            }
+        )
+        self._insert("logs", batch)
+        return len(records)
+
+    def _insert(self, table: str, batch: pa.Table) -> None:
+        with self._write_lock:
+            name = f"incoming_{table}"
+            self._connection.register(name, batch)
+            try:
+                self._connection.execute(f"INSERT INTO {table} SELECT * FROM {name}")
+            finally:
+                self._connection.unregister(name)
+
+    # --- checkpoints, rollups, retention -----------------------------------------------------
+
+    def checkpoint(self, name: str) -> str | None:
+        row = self.cursor().execute("SELECT value FROM checkpoints WHERE name = ?", [name]).fetchone()
+        return None if row is None else str(row[0])
+
+    def set_checkpoint(self, name: str, value: str) -> None:
+        with self._write_lock:
+            self._connection.execute(
+                _UPSERT_CHECKPOINT,
+                [name, value],
+            )
+
+    def watermark(self, rollup: str) -> int:
+        value = self.checkpoint(f"rollup_{rollup}")
+        return int(value) if value is not None else 0
+
+    def roll_up(self, now_ms: int) -> None:
+        """Seal whole minutes (after the grace period) into 1 m rollups, whole hours into 1 h."""
+        sealed_minute = (now_ms - self.retention.rollup_grace_ms) // MINUTE_MS * MINUTE_MS
+        self._roll("1m", "points", "value", MINUTE_MS, sealed_minute)
+        sealed_hour = self.watermark("1m") // HOUR_MS * HOUR_MS
+        self._roll("1h", "points_1m", None, HOUR_MS, sealed_hour)
+
+    def _roll(self, rollup: str, source: str, value: str | None, width: int, until: int) -> None:
+        start = self.watermark(rollup)
+        if until <= start:
+            return
+        if start == 0:  # first run: begin at the oldest data rather than the epoch
+            row = self.cursor().execute(f"SELECT min(ts) FROM {source}").fetchone()
+            if row is None or row[0] is None:
+                return
+            start = (int(row[0]) - 1) // width * width
+        bucket = f"(ts + {width - 1}) // {width} * {width}"
+        if value is not None:  # from step data: NaN means no data and is left out
+            aggregates = f"sum({value}), count({value}), min({value}), max({value})"
+            where = f"NOT isnan({value})"
+        else:  # from a finer rollup: combine its aggregates
+            aggregates = "sum(sum), sum(count), min(min), max(max)"
+            where = "true"
+        with self._write_lock:
+            self._connection.execute("BEGIN TRANSACTION")
+            try:
+                self._connection.execute(
+                    f"INSERT INTO points_{rollup} SELECT series_id, {bucket}, {aggregates} FROM {source} "
+                    f"WHERE ts > ? AND ts <= ? AND {where} GROUP BY ALL",
+                    [start, until],
+                )
+                self._connection.execute(
+                    _UPSERT_CHECKPOINT,
+                    [f"rollup_{rollup}", str(until)],
+                )
+                self._connection.execute("COMMIT")
+            except Exception:
+                self._connection.execute("ROLLBACK")
+                raise
+
+    def enforce_retention(self, now_ms: int) -> None:
+        """Delete what each signal's retention no longer keeps."""
+        r = self.retention
+        deletes = [
+            ("DELETE FROM points WHERE ts <= ?", now_ms - r.metrics_raw_ms),
+            ("DELETE FROM points_1m WHERE ts <= ?", now_ms - r.metrics_1m_ms),
+            ("DELETE FROM points_1h WHERE ts <= ?", now_ms - r.metrics_1h_ms),
+            ("DELETE FROM spans WHERE end_ns <= ?", (now_ms - r.spans_ms) * 1_000_000),
+            ("DELETE FROM logs WHERE timestamp_ns <= ?", (now_ms - r.logs_ms) * 1_000_000),
+        ]
+        with self._write_lock:
+            for statement, cutoff in deletes:
+                self._connection.execute(statement, [cutoff])

@@ -1,0 +1,67 @@
+"""The read interfaces the analysis packages use; the DuckDB store and later backends implement them."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from store.model import LogRecord, Span
+from store.tag_query import TagQuery
+
+
+@dataclass(frozen=True)
+class SeriesValues:
+    """One series over a range: ``values[i]`` covers the step ending at ``start_ms + (i + 1) * step_ms``.
+
+    NaN marks a step with no data.
+    """
+
+    tags: Mapping[str, str]
+    start_ms: int
+    step_ms: int
+    values: Sequence[float]
+
+
+@dataclass(frozen=True)
+class SpanSearch:
+    service: str | None = None
+    operation: str | None = None
+    min_duration_ns: int | None = None
+    max_duration_ns: int | None = None
+    status_code: int | None = None
+    start_ns: int | None = None
+    end_ns: int | None = None
+    limit: int = 100
+
+
+@dataclass(frozen=True)
+class LogSearch:
+    service: str | None = None
+    level: str | None = None
+    trace_id: str | None = None
+    text: str | None = None  # case-insensitive substring of the message
+    start_ns: int | None = None
+    end_ns: int | None = None
+    limit: int = 100
+    # Pagination: records strictly older than this (timestamp_ns, rowid-free tiebreak by message order).
+    before_ns: int | None = None
+
+
+class SeriesReader(Protocol):
+    def series(self, query: TagQuery, start_ms: int, end_ms: int, step_ms: int) -> list[SeriesValues]:
+        """Matching series over (start, end], consolidated (averaged) to ``step_ms``."""
+
+    def tag_values(self, key: str, query: TagQuery | None = None) -> list[str]: ...
+
+    def tag_keys(self, query: TagQuery | None = None) -> list[str]: ...
+
+
+class SpanReader(Protocol):
+    def trace(self, trace_id: str) -> list[Span]: ...
+
+    def search_spans(self, search: SpanSearch) -> list[Span]: ...
+
+
+class LogReader(Protocol):
+    def search_logs(self, search: LogSearch) -> list[LogRecord]: ...
