@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -63,5 +64,15 @@ def fleet(
     running = start_fleet(
         Path(tmp_path_factory.mktemp("fleet-logs")), otlp_endpoint=otlp_url, bulk_url=f"{es_url}/_bulk"
     )
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[Any]:
+    """A Watchfloor server with its own data directory."""
+    from tests.support.server import RunningServer  # imported here: it pulls in every collector
+
+    running = RunningServer(tmp_path / "server")
     yield running
     running.stop()

@@ -1,0 +1,242 @@
+"""Log intake that answers like Elasticsearch's ``_bulk``, so Filebeat, Fluent Bit and Vector ship to it.
+
+``protocols.md`` §5: NDJSON action and source lines with a final newline; per-item results
+in request order, where one bad document fails only its own item; a malformed body fails
+the whole request with 400; ``X-Elastic-Product: Elasticsearch`` on every answer and
+product information at ``GET /``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from collectors.write_queue import QueueFull, WriteQueue
+from store.model import LogRecord
+
+PRODUCT_HEADER = {"X-Elastic-Product": "Elasticsearch"}
+# Clients check the major version: answering as 8.x keeps Filebeat and the official client happy.
+COMPATIBLE_VERSION = "8.15.0"
+MAX_BODY_BYTES = 100 * 1024 * 1024  # Elasticsearch's default http.max_content_length
+
+
+class BulkBodyError(ValueError):
+    """The body cannot be read as a bulk request at all."""
+
+
+class DocumentError(ValueError):
+    """One document cannot be stored; fails only its own item."""
+
+
+@dataclass(frozen=True)
+class BulkOperation:
+    action: str
+    index: str
+    doc_id: str
+    source: str | None
+
+
+def parse_bulk(body: str, default_index: str | None) -> list[BulkOperation]:
+    """The operations of a bulk body, in order; raises BulkBodyError naming the line."""
+    if not body.strip():
+        raise BulkBodyError("request body is required")
+    if not body.endswith("\n"):
+        raise BulkBodyError("The bulk request must be terminated by a newline [\\n]")
+    lines = body.split("\n")
+    operations: list[BulkOperation] = []
+    line = 0
+    while line < len(lines) - 1:
+        text = lines[line]
+        line += 1
+        if not text.strip():
+            continue
+        try:
+            header = json.loads(text)
+        except ValueError:
+            raise BulkBodyError(f"Malformed action/metadata line [{line}], expected a JSON object") from None
+        if not isinstance(header, dict) or len(header) != 1:
+            raise BulkBodyError(f"Malformed action/metadata line [{line}], expected a single action")
+        action, meta = next(iter(header.items()))
+        if action not in {"index", "create", "update", "delete"} or not isinstance(meta, dict):
+            raise BulkBodyError(f"Malformed action/metadata line [{line}], unknown action [{action}]")
+        index = meta.get("_index", default_index)
+        if not index:
+            raise BulkBodyError(f"Validation Failed: 1: index is missing for the action on line [{line}];")
+        source = None
+        if action != "delete":
+            if line >= len(lines) - 1:
+                raise BulkBodyError(f"Malformed action/metadata line [{line}], the source line is missing")
+            source = lines[line]
+            line += 1
+        operations.append(
+            BulkOperation(action, str(index), str(meta.get("_id") or uuid.uuid4().hex[:20]), source)
+        )
+    return operations
+
+
+def ecs_get(document: dict[str, Any], path: str) -> Any:
+    """An ECS field by dotted path, whether the document spells it dotted, nested or mixed."""
+    if path in document:
+        return document[path]
+    parts = path.split(".")
+    for split in range(1, len(parts)):
+        child = document.get(".".join(parts[:split]))
+        if isinstance(child, dict):
+            found = ecs_get(child, ".".join(parts[split:]))
+            if found is not None:
+                return found
+    return None
+
+
+def _timestamp_ns(value: Any) -> int:
+    if isinstance(value, bool):
+        raise DocumentError("field [@timestamp] must be a date")
+    if isinstance(value, int | float):  # epoch milliseconds, as Elasticsearch reads numbers
+        return int(value * 1_000_000)
+    if isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            raise DocumentError(
+                f"failed to parse field [@timestamp]: [{value[:64]}] is not an ISO 8601 date"
+            ) from None
+        if parsed.tzinfo is None:
+            raise DocumentError("failed to parse field [@timestamp]: a time zone is required")
+        return int(parsed.timestamp() * 1e9)
+    raise DocumentError("field [@timestamp] is required")
+
+
+def log_record(source: str, index: str) -> LogRecord:
+    """An ECS document as a LogRecord; raises DocumentError with Elasticsearch-like reasons."""
+    try:
+        document = json.loads(source)
+    except ValueError:
+        raise DocumentError("failed to parse: the source is not valid JSON") from None
+    if not isinstance(document, dict):
+        raise DocumentError("failed to parse: the source must be a JSON object")
+    message = ecs_get(document, "message")
+    return LogRecord(
+        timestamp_ns=_timestamp_ns(ecs_get(document, "@timestamp")),
+        level=str(ecs_get(document, "log.level") or "").lower(),
+        message="" if message is None else str(message),
+        service=str(ecs_get(document, "service.name") or ""),
+        trace_id=str(ecs_get(document, "trace.id") or "").lower(),
+        span_id=str(ecs_get(document, "span.id") or "").lower(),
+        document=document,
+        index=index,
+    )
+
+
+def _item(operation: BulkOperation, status: int, error: tuple[str, str] | None = None) -> dict[str, Any]:
+    result: dict[str, Any] = {"_index": operation.index, "_id": operation.doc_id, "status": status}
+    if error is not None:
+        result["error"] = {"type": error[0], "reason": error[1]}
+    else:
+        result.update(
+            {
+                "_version": 1,
+                "result": "created",
+                "_primary_term": 1,
+                "_shards": {"total": 1, "successful": 1, "failed": 0},
+            }
+        )
+    return {operation.action: result}
+
+
+def _error(status: int, kind: str, reason: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    cause = {"type": kind, "reason": reason}
+    return JSONResponse(
+        {"error": {"root_cause": [cause], **cause}, "status": status},
+        status_code=status,
+        headers={**PRODUCT_HEADER, **(headers or {})},
+    )
+
+
+class BulkIntake:
+    """The ``GET /``, ``/_bulk`` and ``/{index}/_bulk`` endpoints over a write queue."""
+
+    def __init__(self, write_queue: WriteQueue) -> None:
+        self._write_queue = write_queue
+
+    def routes(self) -> list[Route]:
+        return [
+            Route("/", self.info, methods=["GET", "HEAD"]),
+            Route("/_bulk", self.bulk, methods=["POST", "PUT"]),
+            Route("/{index}/_bulk", self.bulk, methods=["POST", "PUT"]),
+        ]
+
+    async def info(self, _: Request) -> JSONResponse:
+        return JSONResponse(
+            {
+                "name": "watchfloor",
+                "cluster_name": "watchfloor",
+                "cluster_uuid": "watchfloor-log-intake",
+                "version": {
+                    "number": COMPATIBLE_VERSION,
+                    "build_flavor": "default",
+                    "minimum_wire_compatibility_version": "7.17.0",
+                    "minimum_index_compatibility_version": "7.0.0",
+                },
+                "tagline": "You Know, for Search",
+            },
+            headers=PRODUCT_HEADER,
+        )
+
+    async def bulk(self, request: Request) -> JSONResponse:
+        started = time.perf_counter()
+        body = await request.body()
+        if len(body) > MAX_BODY_BYTES:
+            return _error(
+                413, "content_too_long_exception", f"request body is larger than {MAX_BODY_BYTES} bytes"
+            )
+        try:
+            operations = parse_bulk(body.decode("utf-8"), request.path_params.get("index"))
+        except UnicodeDecodeError:
+            return _error(400, "illegal_argument_exception", "the request body is not UTF-8")
+        except BulkBodyError as error:
+            return _error(400, "illegal_argument_exception", str(error))
+        items: list[dict[str, Any] | None] = [None] * len(operations)
+        records: list[tuple[int, LogRecord]] = []
+        for position, operation in enumerate(operations):
+            if operation.action in {"update", "delete"}:
+                # A log store is append-only; say so per item rather than pretend.
+                items[position] = _item(
+                    operation,
+                    400,
+                    (
+                        "action_request_validation_exception",
+                        f"[{operation.action}] is not supported by log intake",
+                    ),
+                )
+                continue
+            try:
+                records.append((position, log_record(operation.source or "", operation.index)))
+            except DocumentError as error:
+                items[position] = _item(operation, 400, ("document_parsing_exception", str(error)))
+        try:
+            future = self._write_queue.submit("logs", [record for _, record in records])
+        except QueueFull as full:
+            return _error(
+                429, "es_rejected_execution_exception", str(full), {"Retry-After": str(full.retry_after_s)}
+            )
+        await asyncio.wrap_future(future)
+        for position, _ in records:
+            items[position] = _item(operations[position], 201)
+        took = int((time.perf_counter() - started) * 1000)
+        return JSONResponse(
+            {
+                "took": took,
+                "errors": any("error" in next(iter(i.values())) for i in items if i),
+                "items": items,
+            },
+            headers=PRODUCT_HEADER,
+        )

@@ -1,0 +1,134 @@
+"""Server configuration: ``watchfloor.yaml`` < ``WATCHFLOOR_*`` environment < command-line flags.
+
+Read when the server is built, never at import time. Every key of the file can be set by
+an environment variable named ``WATCHFLOOR_`` + the key in upper case (``step_ms`` →
+``WATCHFLOOR_STEP_MS``). Secrets (``api_token``) belong in the environment.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from store.duckdb_store import Retention
+
+
+class ConfigError(ValueError):
+    """A setting is missing, unknown or malformed; the message names it."""
+
+
+@dataclass(frozen=True)
+class ScrapeTarget:
+    """One ``/metrics`` endpoint and the Atlas tags its series get (``nf.app``, ``nf.cluster``, …)."""
+
+    url: str
+    tags: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    host: str = "127.0.0.1"
+    port: int = 7070
+    data_dir: Path = Path("var")
+    step_ms: int = 60_000  # Atlas's default step; the demo uses 10 s
+    scrape_timeout_s: float = 5.0
+    scrape_concurrency: int = 32
+    # The fleet map written by `watchfloor fleet`; its instances are scraped when present.
+    fleet_file: Path | None = None
+    targets: tuple[ScrapeTarget, ...] = ()
+    write_queue_capacity: int = 200_000
+    otlp_max_body_bytes: int = 64 * 1024 * 1024
+    api_token: str | None = field(default=None, repr=False)  # a secret: never logged or answered
+    retention: Retention = field(default_factory=Retention)
+
+    @property
+    def database(self) -> Path:
+        return self.data_dir / "watchfloor.duckdb"
+
+    def redacted(self) -> dict[str, Any]:
+        """The settings as an answer may show them: secrets replaced."""
+        shown = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        shown["api_token"] = "***" if self.api_token else None
+        shown["data_dir"] = str(self.data_dir)
+        shown["fleet_file"] = None if self.fleet_file is None else str(self.fleet_file)
+        shown["targets"] = [{"url": t.url, "tags": dict(t.tags)} for t in self.targets]
+        shown["retention"] = dataclasses.asdict(self.retention)
+        return shown
+
+
+_SCALARS = {
+    f.name: f.type for f in dataclasses.fields(ServerConfig) if f.name not in {"targets", "retention"}
+}
+
+
+def _coerce(key: str, value: Any) -> Any:
+    kind = str(_SCALARS[key])
+    try:
+        if "int" in kind and "Path" not in kind:
+            return int(value)
+        if "float" in kind:
+            return float(value)
+        if "Path" in kind:
+            return None if value in (None, "") else Path(str(value))
+        return None if value is None else str(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{key}: {value!r} is not a valid {kind}") from None
+
+
+def _targets(raw: Any) -> tuple[ScrapeTarget, ...]:
+    if not isinstance(raw, list):
+        raise ConfigError("targets: must be a list of {url, tags}")
+    targets = []
+    for position, entry in enumerate(raw):
+        if not isinstance(entry, dict) or not isinstance(entry.get("url"), str):
+            raise ConfigError(f"targets[{position}].url: required, a string")
+        tags = entry.get("tags", {})
+        if not isinstance(tags, dict) or not all(isinstance(v, str) for v in tags.values()):
+            raise ConfigError(f"targets[{position}].tags: must map tag keys to strings")
+        targets.append(ScrapeTarget(entry["url"], dict(tags)))
+    return tuple(targets)
+
+
+def load_config(
+    path: Path | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> ServerConfig:
+    """Defaults, then the YAML file, then the environment, then explicit overrides (flags)."""
+    environ = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    if path is not None:
+        try:
+            loaded = yaml.safe_load(path.read_text()) or {}
+        except (OSError, yaml.YAMLError) as error:
+            raise ConfigError(f"{path}: {error}") from None
+        if not isinstance(loaded, dict):
+            raise ConfigError(f"{path}: the top level must be a mapping")
+        unknown = set(loaded) - set(_SCALARS) - {"targets", "retention"}
+        if unknown:
+            raise ConfigError(f"{path}: unknown setting(s) {', '.join(sorted(unknown))}")
+        values.update(loaded)
+    for key in _SCALARS:
+        env_value = environ.get(f"WATCHFLOOR_{key.upper()}")
+        if env_value is not None:
+            values[key] = env_value
+    values.update({k: v for k, v in (overrides or {}).items() if v is not None})
+    settings = {k: _coerce(k, v) for k, v in values.items() if k in _SCALARS}
+    if "targets" in values:
+        settings["targets"] = _targets(values["targets"])
+    if "retention" in values:
+        try:
+            settings["retention"] = Retention(**values["retention"])
+        except TypeError as error:
+            raise ConfigError(f"retention: {error}") from None
+    config = ServerConfig(**settings)
+    if config.step_ms < 1_000:
+        raise ConfigError("step_ms: must be at least 1000")
+    return config

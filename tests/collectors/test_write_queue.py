@@ -1,0 +1,54 @@
+"""The write queue commits before it acknowledges, groups commits, and refuses when full."""
+
+from __future__ import annotations
+
+import pytest
+from prometheus_client import CollectorRegistry
+
+from collectors.write_queue import QueueFull, WriteQueue
+from store.duckdb_store import DuckDBStore
+from store.model import LogRecord
+
+
+def _logs(n: int) -> list[LogRecord]:
+    return [LogRecord(i, "info", f"m{i}", "cdn", "", "", {"message": f"m{i}"}, "logs") for i in range(n)]
+
+
+@pytest.fixture
+def store(tmp_path):
+    opened = DuckDBStore(tmp_path / "q.duckdb")
+    yield opened
+    opened.close()
+
+
+def test_a_resolved_submission_is_already_in_the_store(store):
+    registry = CollectorRegistry()
+    queue = WriteQueue(store, registry)
+    queue.start()
+    futures = [queue.submit("logs", _logs(10)) for _ in range(5)]
+    assert [f.result(timeout=10) for f in futures] == [10] * 5
+    row = store.cursor().execute("SELECT count(*) FROM logs").fetchone()
+    assert row is not None and row[0] == 50
+    assert registry.get_sample_value("watchfloor_ingested_total", {"signal": "logs"}) == 50
+    queue.close()
+
+
+def test_a_submission_over_capacity_is_refused_and_counted(store):
+    registry = CollectorRegistry()
+    queue = WriteQueue(store, registry, capacity=15)  # not started: nothing drains
+    queue.submit("logs", _logs(10))
+    with pytest.raises(QueueFull) as refused:
+        queue.submit("logs", _logs(10))
+    assert refused.value.retry_after_s >= 1
+    assert registry.get_sample_value("watchfloor_ingest_refused_total", {"signal": "logs"}) == 10
+    assert registry.get_sample_value("watchfloor_write_queue_depth") == 10
+
+
+def test_a_failing_commit_is_reported_to_its_callers_and_the_writer_carries_on(store):
+    queue = WriteQueue(store, CollectorRegistry())
+    queue.start()
+    bad = queue.submit("spans", [object()])  # not a Span: the store cannot write it
+    with pytest.raises(AttributeError):
+        bad.result(timeout=10)
+    assert queue.submit("logs", _logs(1)).result(timeout=10) == 1
+    queue.close()
