@@ -98,6 +98,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True)
 
+    serve = sub.add_parser("serve", help="run the server: store, receivers, API, background loops")
+    serve.add_argument("--config", help="watchfloor.yaml (settings; WATCHFLOOR_* variables override it)")
+    serve.add_argument("--data", help="data directory (default ./var)")
+    serve.add_argument("--host", help="address to bind (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port (default 7070)")
+    serve.add_argument("--step", type=_duration, help="metrics step (default 60s; the demo uses 10s)")
+
     up = sub.add_parser("up", help="start everything for the demo and print where to look")
     _add_fleet_flags(up)
     fleet = sub.add_parser("fleet", help="run the sample services (baseline + canary) and traffic")
@@ -153,6 +160,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     handlers = {
+        "serve": commands.serve,
         "up": commands.up,
         "fleet": commands.fleet,
         "service": commands.service,

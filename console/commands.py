@@ -17,6 +17,8 @@ from pathlib import Path
 import httpx
 import uvicorn
 
+from console.api.app import Server
+from console.config import ConfigError, ServerConfig, load_config
 from console.fleet_runner import FleetOptions, FleetRunner
 from console.settings import configure_process_logging, data_dir, resolve
 from sample_services.fleet import (
@@ -35,6 +37,11 @@ STATUS_EVERY_S = 30.0
 # Bearer token for the fleet's write endpoints (chaos); instances inherit it from the runner.
 FLEET_TOKEN_ENV = "WATCHFLOOR_FLEET_TOKEN"
 _log = logging.getLogger("watchfloor")
+
+
+def build_server(config: ServerConfig) -> Server:
+    """The server with every collector wired in (the composition root for ``serve`` and ``up``)."""
+    return Server(config)
 
 
 def _endpoints(args: argparse.Namespace) -> tuple[str, str]:
@@ -82,6 +89,25 @@ def service(args: argparse.Namespace) -> int:
         instance.app, host=spec.host, port=spec.port, log_config=None, access_log=False, log_level="warning"
     )
     uvicorn.Server(config).run()
+    return 0
+
+
+def serve(args: argparse.Namespace) -> int:
+    """Run the server until SIGINT/SIGTERM; on the way out it commits what it acknowledged."""
+    configure_process_logging(logging.INFO)
+    try:
+        config = load_config(
+            Path(args.config) if args.config else None,
+            overrides={"data_dir": args.data, "host": args.host, "port": args.port,
+                       "step_ms": None if args.step is None else int(args.step * 1000)},
+        )
+    except ConfigError as error:
+        print(f"watchfloor serve: {error}", file=sys.stderr)
+        return 2
+    server = build_server(config)
+    _log.info("serving on http://%s:%d with data in %s", config.host, config.port, config.data_dir)
+    uvicorn.Server(uvicorn.Config(server.app, host=config.host, port=config.port, log_config=None,
+                                  access_log=False, log_level="warning")).run()
     return 0
 
 

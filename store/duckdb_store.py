@@ -185,8 +185,15 @@ class DuckDBStore(ReadsMixin):
         self._insert("spans", batch)
         return len(spans)
 
-    def write_logs(self, records: Sequence[LogRecord]) -> int:
+    def write_logs(self, records: Sequence[LogRecord], *, checkpoint: tuple[str, str] | None = None) -> int:
+        """Append log records; with ``checkpoint`` (name, value) it is set in the same transaction.
+
+        Pullers pass their position so a crash leaves either both or neither: a restart
+        neither loses nor duplicates what was pulled.
+        """
         if not records:
+            if checkpoint is not None:
+                self.set_checkpoint(*checkpoint)
             return 0
         batch = pa.table(
             {
@@ -200,17 +207,25 @@ class DuckDBStore(ReadsMixin):
                 "document": [_json(dict(r.document)) for r in records],
             }
         )
-        self._insert("logs", batch)
+        self._insert("logs", batch, checkpoint)
         return len(records)
 
-    def _insert(self, table: str, batch: pa.Table) -> None:
+    def _insert(self, table: str, batch: pa.Table, checkpoint: tuple[str, str] | None = None) -> None:
         with self._write_lock:
             name = f"incoming_{table}"
-            self._connection.register(name, batch)
+            connection = self._connection
+            connection.register(name, batch)
+            connection.execute("BEGIN TRANSACTION")
             try:
-                self._connection.execute(f"INSERT INTO {table} SELECT * FROM {name}")
+                connection.execute(f"INSERT INTO {table} SELECT * FROM {name}")
+                if checkpoint is not None:
+                    connection.execute(_UPSERT_CHECKPOINT, list(checkpoint))
+                connection.execute("COMMIT")
+            except Exception:
+                connection.execute("ROLLBACK")
+                raise
             finally:
-                self._connection.unregister(name)
+                connection.unregister(name)
 
     # --- checkpoints, rollups, retention -----------------------------------------------------
 

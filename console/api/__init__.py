@@ -1,0 +1,1 @@
+"""The HTTP API the console, release tooling and webhooks use."""

@@ -1,0 +1,154 @@
+"""The server: one process that owns the store, takes telemetry in and answers reads.
+
+``Server`` wires the store, the write queue, the receivers and the background loops; its
+``app`` is what uvicorn serves. Everything is built from a :class:`ServerConfig` and an
+injectable clock; nothing is read at import time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request, Response
+from prometheus_client import CollectorRegistry
+from prometheus_client.exposition import choose_encoder
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from collectors.bulk_intake import BulkIntake
+from collectors.otlp_receiver import OtlpReceiver
+from collectors.scraper import Scraper, Target, fleet_targets
+from collectors.span_metrics import SpanMetrics
+from collectors.write_queue import QueueFull, WriteQueue
+from console.api.reads import read_router
+from console.config import ServerConfig
+from sample_services.errors import error_response, install_error_handlers
+from store.duckdb_store import DuckDBStore
+
+_log = logging.getLogger("watchfloor.server")
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+MAINTENANCE_EVERY_S = 60.0
+
+
+class BearerTokenMiddleware:
+    """When a token is configured, every write (non-GET) request must carry ``Bearer <token>``."""
+
+    def __init__(self, app: ASGIApp, *, token: str | None) -> None:
+        self.app = app
+        self._expected = None if token is None else f"Bearer {token}".encode()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self._expected is None or scope["type"] != "http" or scope["method"] in SAFE_METHODS:
+            await self.app(scope, receive, send)
+            return
+        given = dict(scope["headers"]).get(b"authorization")
+        if given is None or not hmac.compare_digest(given, self._expected):
+            reason = "a bearer token is required" if given is None else "the bearer token is not valid"
+            response = error_response(401, [("authorization", reason)], {"WWW-Authenticate": "Bearer"})
+            await response(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
+class Server:
+    """Everything ``watchfloor serve`` runs, in one object tests can start on loopback."""
+
+    def __init__(self, config: ServerConfig, *, clock: Callable[[], float] = time.time) -> None:
+        self.config = config
+        self.clock = clock
+        self.registry = CollectorRegistry()
+        self.store = DuckDBStore(config.database, retention=config.retention)
+        self.write_queue = WriteQueue(self.store, self.registry, capacity=config.write_queue_capacity)
+        self.scraper = Scraper(
+            self._scrape_targets, self.write_queue, self.registry, step_ms=config.step_ms,
+            timeout_s=config.scrape_timeout_s, concurrency=config.scrape_concurrency, clock=clock,
+        )
+        self.span_metrics = SpanMetrics(config.step_ms)
+        self._loops: list[Callable[[], Awaitable[None]]] = [self._maintain, self.scraper.run,
+                                                            self._flush_span_metrics]
+        self.app = self._build_app()
+
+    def _scrape_targets(self) -> list[Target]:
+        configured = [Target(t.url, dict(t.tags)) for t in self.config.targets]
+        return configured + fleet_targets(self.config.fleet_file)
+
+    def add_loop(self, loop: Callable[[], Awaitable[None]]) -> None:
+        """A background coroutine started with the server and cancelled when it stops."""
+        self._loops.append(loop)
+
+    async def _maintain(self) -> None:
+        """Rollups and retention, once a minute, off the event loop."""
+        while True:
+            now_ms = int(self.clock() * 1000)
+            try:
+                await asyncio.to_thread(self.store.roll_up, now_ms)
+                await asyncio.to_thread(self.store.enforce_retention, now_ms)
+            except Exception:  # maintenance failing must not take ingestion down
+                _log.exception("store maintenance failed")
+            await asyncio.sleep(MAINTENANCE_EVERY_S)
+
+    async def _flush_span_metrics(self) -> None:
+        """Each step, store the span-derived RED series of the steps that have closed."""
+        step_s = self.config.step_ms / 1000
+        while True:
+            await asyncio.sleep(step_s - (self.clock() % step_s) + 0.05)
+            points = self.span_metrics.flush(int(self.clock() * 1000))
+            try:
+                await asyncio.wrap_future(self.write_queue.submit("datapoints", points))
+            except QueueFull:
+                _log.warning("write queue full: dropped %d span-derived points", len(points))
+
+    @asynccontextmanager
+    async def _lifespan(self, _: FastAPI) -> AsyncIterator[None]:
+        self.write_queue.start()
+        tasks = [asyncio.create_task(loop()) for loop in self._loops]
+        try:
+            yield
+        finally:
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            await asyncio.to_thread(self.write_queue.close)
+            self.store.close()
+
+    def _build_app(self) -> FastAPI:
+        app = FastAPI(title="Watchfloor", version="0.1.0", lifespan=self._lifespan)
+        install_error_handlers(app)
+        registry = self.registry
+
+        @app.get("/healthz", tags=["self"])
+        def healthz() -> dict[str, Any]:
+            return {"status": "ok", "schema_version": self.store.schema_version,
+                    "series": len(self.store.index.tags)}
+
+        @app.get("/metrics", tags=["self"], include_in_schema=False)
+        def metrics(request: Request) -> Response:
+            encoder, content_type = choose_encoder(request.headers.get("accept", ""))
+            return Response(encoder(registry), media_type=content_type)
+
+        @app.get("/api/v1/config", tags=["self"])
+        def config() -> dict[str, Any]:
+            return self.config.redacted()
+
+        @app.get("/api/v1/targets", tags=["read"])
+        def targets() -> dict[str, Any]:
+            return {"targets": [h.view() for h in self.scraper.health.values()]}
+
+        app.include_router(read_router(self.store, self.config.step_ms, self.clock))
+        receiver = OtlpReceiver(self.write_queue, registry, self.config.otlp_max_body_bytes,
+                                on_committed=self.span_metrics.observe)
+        for route in receiver.routes():
+            app.router.routes.append(route)
+        # Registered last: "/{index}/_bulk" must not shadow the API's own paths.
+        for route in BulkIntake(self.write_queue).routes():
+            app.router.routes.append(route)
+        app.add_middleware(BearerTokenMiddleware, token=self.config.api_token)
+        return app
