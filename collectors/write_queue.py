@@ -84,7 +84,9 @@ class WriteQueue:
             future.set_result(0)
             return future
         with self._lock:
-            if self._pending + len(items) > self._capacity:
+            # A batch larger than the whole capacity is still taken into an empty queue, or
+            # it could never land; memory stays bounded by capacity + one batch.
+            if self._pending and self._pending + len(items) > self._capacity:
                 self._refused.labels(signal).inc(len(items))
                 raise QueueFull(retry_after_s=1 + self._pending // max(self._max_batch, 1))
             self._pending += len(items)

@@ -98,16 +98,28 @@ def serve(args: argparse.Namespace) -> int:
     try:
         config = load_config(
             Path(args.config) if args.config else None,
-            overrides={"data_dir": args.data, "host": args.host, "port": args.port,
-                       "step_ms": None if args.step is None else int(args.step * 1000)},
+            overrides={
+                "data_dir": args.data,
+                "host": args.host,
+                "port": args.port,
+                "step_ms": None if args.step is None else int(args.step * 1000),
+            },
         )
     except ConfigError as error:
         print(f"watchfloor serve: {error}", file=sys.stderr)
         return 2
     server = build_server(config)
     _log.info("serving on http://%s:%d with data in %s", config.host, config.port, config.data_dir)
-    uvicorn.Server(uvicorn.Config(server.app, host=config.host, port=config.port, log_config=None,
-                                  access_log=False, log_level="warning")).run()
+    uvicorn.Server(
+        uvicorn.Config(
+            server.app,
+            host=config.host,
+            port=config.port,
+            log_config=None,
+            access_log=False,
+            log_level="warning",
+        )
+    ).run()
     return 0
 
 

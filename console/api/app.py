@@ -12,7 +12,7 @@ import contextlib
 import hmac
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -66,19 +66,27 @@ class Server:
         self.store = DuckDBStore(config.database, retention=config.retention)
         self.write_queue = WriteQueue(self.store, self.registry, capacity=config.write_queue_capacity)
         self.scraper = Scraper(
-            self._scrape_targets, self.write_queue, self.registry, step_ms=config.step_ms,
-            timeout_s=config.scrape_timeout_s, concurrency=config.scrape_concurrency, clock=clock,
+            self._scrape_targets,
+            self.write_queue,
+            self.registry,
+            step_ms=config.step_ms,
+            timeout_s=config.scrape_timeout_s,
+            concurrency=config.scrape_concurrency,
+            clock=clock,
         )
         self.span_metrics = SpanMetrics(config.step_ms)
-        self._loops: list[Callable[[], Awaitable[None]]] = [self._maintain, self.scraper.run,
-                                                            self._flush_span_metrics]
+        self._loops: list[Callable[[], Coroutine[Any, Any, None]]] = [
+            self._maintain,
+            self.scraper.run,
+            self._flush_span_metrics,
+        ]
         self.app = self._build_app()
 
     def _scrape_targets(self) -> list[Target]:
         configured = [Target(t.url, dict(t.tags)) for t in self.config.targets]
         return configured + fleet_targets(self.config.fleet_file)
 
-    def add_loop(self, loop: Callable[[], Awaitable[None]]) -> None:
+    def add_loop(self, loop: Callable[[], Coroutine[Any, Any, None]]) -> None:
         """A background coroutine started with the server and cancelled when it stops."""
         self._loops.append(loop)
 
@@ -126,8 +134,11 @@ class Server:
 
         @app.get("/healthz", tags=["self"])
         def healthz() -> dict[str, Any]:
-            return {"status": "ok", "schema_version": self.store.schema_version,
-                    "series": len(self.store.index.tags)}
+            return {
+                "status": "ok",
+                "schema_version": self.store.schema_version,
+                "series": len(self.store.index.tags),
+            }
 
         @app.get("/metrics", tags=["self"], include_in_schema=False)
         def metrics(request: Request) -> Response:
@@ -143,8 +154,12 @@ class Server:
             return {"targets": [h.view() for h in self.scraper.health.values()]}
 
         app.include_router(read_router(self.store, self.config.step_ms, self.clock))
-        receiver = OtlpReceiver(self.write_queue, registry, self.config.otlp_max_body_bytes,
-                                on_committed=self.span_metrics.observe)
+        receiver = OtlpReceiver(
+            self.write_queue,
+            registry,
+            self.config.otlp_max_body_bytes,
+            on_committed=self.span_metrics.observe,
+        )
         for route in receiver.routes():
             app.router.routes.append(route)
         # Registered last: "/{index}/_bulk" must not shadow the API's own paths.

@@ -32,7 +32,9 @@ def parse_time_ms(value: str | None, field: str, default_ms: int) -> int:
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
-        raise ServiceError(400, field, f"{value!r} is neither epoch milliseconds nor an ISO 8601 time") from None
+        raise ServiceError(
+            400, field, f"{value!r} is neither epoch milliseconds nor an ISO 8601 time"
+        ) from None
     if parsed.tzinfo is None:
         raise ServiceError(400, field, "an ISO 8601 time needs a zone (Z or +hh:mm)")
     return int(parsed.timestamp() * 1000)
@@ -40,22 +42,38 @@ def parse_time_ms(value: str | None, field: str, default_ms: int) -> int:
 
 def span_json(span: Span) -> dict[str, Any]:
     return {
-        "trace_id": span.trace_id, "span_id": span.span_id, "parent_span_id": span.parent_span_id,
-        "name": span.name, "kind": span.kind, "service": span.service,
-        "start_ns": span.start_ns, "end_ns": span.end_ns, "duration_ms": round(span.duration_ns / 1e6, 3),
+        "trace_id": span.trace_id,
+        "span_id": span.span_id,
+        "parent_span_id": span.parent_span_id,
+        "name": span.name,
+        "kind": span.kind,
+        "service": span.service,
+        "start_ns": span.start_ns,
+        "end_ns": span.end_ns,
+        "duration_ms": round(span.duration_ns / 1e6, 3),
         "status": {"code": span.status_code, "message": span.status_message},
-        "attributes": span.attributes, "resource": span.resource, "events": span.events, "links": span.links,
+        "attributes": span.attributes,
+        "resource": span.resource,
+        "events": span.events,
+        "links": span.links,
         "scope": span.scope,
     }
 
 
 def log_json(record: LogRecord) -> dict[str, Any]:
-    return {"timestamp_ns": record.timestamp_ns, "level": record.level, "message": record.message,
-            "service": record.service, "trace_id": record.trace_id, "span_id": record.span_id,
-            "index": record.index, "document": record.document}
+    return {
+        "timestamp_ns": record.timestamp_ns,
+        "level": record.level,
+        "message": record.message,
+        "service": record.service,
+        "trace_id": record.trace_id,
+        "span_id": record.span_id,
+        "index": record.index,
+        "document": record.document,
+    }
 
 
-def read_router(store: DuckDBStore, step_ms: int, clock: Callable[[], float] = time.time) -> APIRouter:
+def read_router(store: DuckDBStore, default_step_ms: int, clock: Callable[[], float] = time.time) -> APIRouter:
     router = APIRouter(prefix="/api/v1", tags=["read"])
 
     @router.get("/series")
@@ -68,7 +86,7 @@ def read_router(store: DuckDBStore, step_ms: int, clock: Callable[[], float] = t
         now_ms = int(clock() * 1000)
         end_ms = parse_time_ms(end, "end", now_ms)
         start_ms = parse_time_ms(start, "start", end_ms - 3_600_000)
-        step_ms = step or step_ms
+        step_ms = step or default_step_ms
         if start_ms >= end_ms:
             raise ServiceError(400, "start", "must be before end")
         try:
@@ -77,16 +95,31 @@ def read_router(store: DuckDBStore, step_ms: int, clock: Callable[[], float] = t
             raise ServiceError(400, "q", str(error)) from None
         points_per_series = (end_ms - start_ms) // step_ms + 1
         if points_per_series > MAX_POINTS:
-            raise ServiceError(400, "step", f"{points_per_series} points per series is over the limit of "
-                                            f"{MAX_POINTS}; use a larger step or a shorter range")
+            raise ServiceError(
+                400,
+                "step",
+                f"{points_per_series} points per series is over the limit of "
+                f"{MAX_POINTS}; use a larger step or a shorter range",
+            )
         found = store.series(query, start_ms, end_ms, step_ms)
         if len(found) > MAX_SERIES:
-            raise ServiceError(400, "q", f"{len(found)} series match, over the limit of {MAX_SERIES}; narrow it")
+            raise ServiceError(
+                400, "q", f"{len(found)} series match, over the limit of {MAX_SERIES}; narrow it"
+            )
         if len(found) * points_per_series > MAX_POINTS:
-            raise ServiceError(400, "q", f"{len(found)} series × {points_per_series} points is over the limit "
-                                         f"of {MAX_POINTS} points; narrow the query or use a larger step")
-        return {"start": found[0].start_ms if found else start_ms, "step": step_ms, "series": [
-            {"tags": dict(s.tags), "values": [None if v != v else v for v in s.values]} for s in found]}
+            raise ServiceError(
+                400,
+                "q",
+                f"{len(found)} series × {points_per_series} points is over the limit "
+                f"of {MAX_POINTS} points; narrow the query or use a larger step",
+            )
+        return {
+            "start": found[0].start_ms if found else start_ms,
+            "step": step_ms,
+            "series": [
+                {"tags": dict(s.tags), "values": [None if v != v else v for v in s.values]} for s in found
+            ],
+        }
 
     @router.get("/traces/{trace_id}")
     def trace(trace_id: str) -> dict[str, Any]:
@@ -111,7 +144,8 @@ def read_router(store: DuckDBStore, step_ms: int, clock: Callable[[], float] = t
         if status is not None and status not in STATUS_CODES:
             raise ServiceError(400, "status", "must be one of unset, ok, error")
         search = SpanSearch(
-            service=service, operation=operation,
+            service=service,
+            operation=operation,
             min_duration_ns=None if min_duration_ms is None else int(min_duration_ms * 1e6),
             max_duration_ns=None if max_duration_ms is None else int(max_duration_ms * 1e6),
             status_code=None if status is None else STATUS_CODES[status],
@@ -135,11 +169,14 @@ def read_router(store: DuckDBStore, step_ms: int, clock: Callable[[], float] = t
         if trace_id is not None and not TRACE_ID.match(trace_id):
             raise ServiceError(400, "trace_id", "must be 32 hexadecimal characters")
         search = LogSearch(
-            service=service, level=None if level is None else level.lower(),
-            trace_id=None if trace_id is None else trace_id.lower(), text=q,
+            service=service,
+            level=None if level is None else level.lower(),
+            trace_id=None if trace_id is None else trace_id.lower(),
+            text=q,
             start_ns=None if start is None else parse_time_ms(start, "start", 0) * 1_000_000,
             end_ns=None if end is None else parse_time_ms(end, "end", 0) * 1_000_000,
-            limit=limit, before_ns=before,
+            limit=limit,
+            before_ns=before,
         )
         records = store.search_logs(search)
         next_before = records[-1].timestamp_ns if len(records) == limit else None
