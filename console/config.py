@@ -39,7 +39,8 @@ class ServerConfig:
     step_ms: int = 60_000  # Atlas's default step; the demo uses 10 s
     scrape_timeout_s: float = 5.0
     scrape_concurrency: int = 32
-    # The fleet map written by `watchfloor fleet`; its instances are scraped when present.
+    # The fleet map written by `watchfloor fleet` (default <data>/fleet.json); its instances
+    # are scraped while it exists.
     fleet_file: Path | None = None
     targets: tuple[ScrapeTarget, ...] = ()
     write_queue_capacity: int = 200_000
@@ -50,6 +51,11 @@ class ServerConfig:
     @property
     def database(self) -> Path:
         return self.data_dir / "watchfloor.duckdb"
+
+    @property
+    def fleet_map(self) -> Path:
+        """Where ``watchfloor fleet`` writes its instances: ``fleet_file``, else ``<data>/fleet.json``."""
+        return self.fleet_file if self.fleet_file is not None else self.data_dir / "fleet.json"
 
     def redacted(self) -> dict[str, Any]:
         """The settings as an answer may show them: secrets replaced."""

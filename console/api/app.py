@@ -84,7 +84,7 @@ class Server:
 
     def _scrape_targets(self) -> list[Target]:
         configured = [Target(t.url, dict(t.tags)) for t in self.config.targets]
-        return configured + fleet_targets(self.config.fleet_file)
+        return configured + fleet_targets(self.config.fleet_map)
 
     def add_loop(self, loop: Callable[[], Coroutine[Any, Any, None]]) -> None:
         """A background coroutine started with the server and cancelled when it stops."""

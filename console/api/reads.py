@@ -73,7 +73,9 @@ def log_json(record: LogRecord) -> dict[str, Any]:
     }
 
 
-def read_router(store: DuckDBStore, default_step_ms: int, clock: Callable[[], float] = time.time) -> APIRouter:
+def read_router(
+    store: DuckDBStore, default_step_ms: int, clock: Callable[[], float] = time.time
+) -> APIRouter:
     router = APIRouter(prefix="/api/v1", tags=["read"])
 
     @router.get("/series")
