@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from prometheus_client import CollectorRegistry, Counter
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
@@ -164,8 +165,14 @@ def _error(status: int, kind: str, reason: str, headers: dict[str, str] | None =
 class BulkIntake:
     """The ``GET /``, ``/_bulk`` and ``/{index}/_bulk`` endpoints over a write queue."""
 
-    def __init__(self, write_queue: WriteQueue) -> None:
+    def __init__(self, write_queue: WriteQueue, registry: CollectorRegistry) -> None:
         self._write_queue = write_queue
+        self._rejected = Counter(
+            "watchfloor_bulk_rejected_documents",
+            "Bulk items refused one by one (bad document or unsupported action), by reason.",
+            ["reason"],
+            registry=registry,
+        )
 
     def routes(self) -> list[Route]:
         return [
@@ -217,10 +224,12 @@ class BulkIntake:
                         f"[{operation.action}] is not supported by log intake",
                     ),
                 )
+                self._rejected.labels("unsupported_action").inc()
                 continue
             try:
                 records.append((position, log_record(operation.source or "", operation.index)))
             except DocumentError as error:
+                self._rejected.labels("document_parsing").inc()
                 items[position] = _item(operation, 400, ("document_parsing_exception", str(error)))
         try:
             future = self._write_queue.submit("logs", [record for _, record in records])

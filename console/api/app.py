@@ -163,7 +163,7 @@ class Server:
         for route in receiver.routes():
             app.router.routes.append(route)
         # Registered last: "/{index}/_bulk" must not shadow the API's own paths.
-        for route in BulkIntake(self.write_queue).routes():
+        for route in BulkIntake(self.write_queue, registry).routes():
             app.router.routes.append(route)
         app.add_middleware(BearerTokenMiddleware, token=self.config.api_token)
         return app

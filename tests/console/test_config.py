@@ -1,0 +1,73 @@
+"""Server configuration: file < environment < flags, errors that name the setting, secrets redacted."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from console.config import ConfigError, ServerConfig, load_config
+
+
+def _file(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "watchfloor.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_defaults_bind_loopback_with_atlas_s_one_minute_step():
+    config = load_config(None, environ={})
+    assert config == ServerConfig()
+    assert (config.host, config.port, config.step_ms) == ("127.0.0.1", 7070, 60_000)
+    assert config.fleet_map == Path("var") / "fleet.json"
+
+
+def test_a_flag_beats_the_environment_which_beats_the_file_which_beats_the_default(tmp_path):
+    path = _file(tmp_path, "port: 7001\nstep_ms: 15000\nhost: 127.0.0.2\ndata_dir: /srv/wf\n")
+    environ = {"WATCHFLOOR_PORT": "7002", "WATCHFLOOR_STEP_MS": "20000"}
+    config = load_config(path, environ=environ, overrides={"port": 7003, "host": None})
+    assert config.port == 7003  # flag
+    assert config.step_ms == 20_000  # environment over file
+    assert config.host == "127.0.0.2"  # file (the flag was not given)
+    assert config.data_dir == Path("/srv/wf")
+    assert config.scrape_timeout_s == 5.0  # default
+
+
+def test_targets_and_retention_come_from_the_file(tmp_path):
+    path = _file(
+        tmp_path,
+        "targets:\n  - url: http://10.0.0.5:9100/metrics\n    tags: {nf.app: edge, nf.node: i-1}\n"
+        "retention:\n  logs_ms: 3600000\n",
+    )
+    config = load_config(path, environ={})
+    assert config.targets[0].url == "http://10.0.0.5:9100/metrics"
+    assert dict(config.targets[0].tags) == {"nf.app": "edge", "nf.node": "i-1"}
+    assert config.retention.logs_ms == 3_600_000
+
+
+@pytest.mark.parametrize(
+    ("text", "environ", "message"),
+    [
+        ("prot: 7070\n", {}, "unknown setting(s) prot"),
+        ("port: seventy\n", {}, "port: 'seventy' is not a valid int"),
+        ("", {"WATCHFLOOR_STEP_MS": "500"}, "step_ms: must be at least 1000"),
+        ("targets: {url: x}\n", {}, "targets: must be a list"),
+        ("targets:\n  - tags: {}\n", {}, "targets[0].url: required"),
+        ("targets:\n  - url: x\n    tags: {a: 1}\n", {}, "targets[0].tags"),
+        ("retention: {forever: 1}\n", {}, "retention:"),
+        ("- a list\n", {}, "the top level must be a mapping"),
+        ("port: [unclosed\n", {}, "watchfloor.yaml"),
+    ],
+)
+def test_a_bad_setting_is_refused_naming_it(tmp_path, text, environ, message):
+    with pytest.raises(ConfigError) as refused:
+        load_config(_file(tmp_path, text), environ=environ)
+    assert message in str(refused.value)
+
+
+def test_the_api_token_comes_from_the_environment_and_is_never_shown(tmp_path):
+    config = load_config(None, environ={"WATCHFLOOR_API_TOKEN": "s3cret-token"})
+    assert config.api_token == "s3cret-token"
+    assert "s3cret-token" not in repr(config)
+    assert config.redacted()["api_token"] == "***"
+    assert "s3cret-token" not in str(config.redacted())

@@ -1,0 +1,147 @@
+"""The server's own surface: health, self-metrics, OpenAPI, the write token, the read API's bad input."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+import pytest
+
+from store.model import Datapoint, LogRecord
+from tests.support.server import RunningServer
+
+T0 = 1_800_000_000_000
+
+
+def test_healthz_metrics_and_openapi_answer(server):
+    health = httpx.get(f"{server.url}/healthz").json()
+    assert health["status"] == "ok" and health["schema_version"] >= 1
+    metrics = httpx.get(f"{server.url}/metrics")
+    assert metrics.headers["content-type"].startswith("text/plain")
+    for family in (
+        'watchfloor_ingested_total{signal="datapoints"}',
+        'watchfloor_ingested_total{signal="spans"}',
+        'watchfloor_ingested_total{signal="logs"}',
+        'watchfloor_ingest_refused_total{signal="spans"}',
+        "watchfloor_write_queue_depth",
+        "watchfloor_scrape_cycle_seconds",
+    ):
+        assert family in metrics.text
+    paths = httpx.get(f"{server.url}/openapi.json").json()["paths"]
+    assert {
+        "/healthz",
+        "/api/v1/series",
+        "/api/v1/traces",
+        "/api/v1/traces/{trace_id}",
+        "/api/v1/logs",
+    } <= set(paths)
+
+
+def test_ingest_counters_move_with_what_was_committed(server):
+    body = '{"create":{}}\n{"@timestamp":"2026-11-24T10:00:00Z","message":"hello"}\n'
+    httpx.post(
+        f"{server.url}/logs-test/_bulk", content=body, headers={"content-type": "application/x-ndjson"}
+    )
+    bad = '{"create":{}}\n{"message":"no time"}\n'
+    httpx.post(f"{server.url}/logs-test/_bulk", content=bad, headers={"content-type": "application/x-ndjson"})
+    text = httpx.get(f"{server.url}/metrics").text
+    assert 'watchfloor_ingested_total{signal="logs"} 1.0' in text
+    assert 'watchfloor_bulk_rejected_documents_total{reason="document_parsing"} 1.0' in text
+
+
+def test_with_a_token_every_write_needs_it_and_reads_stay_open(tmp_path):
+    running = RunningServer(tmp_path / "s", api_token="t0ken-value")
+    try:
+        for path, content, kind in (
+            (
+                "/logs-test/_bulk",
+                '{"create":{}}\n{"@timestamp":"2026-11-24T10:00:00Z"}\n',
+                "application/x-ndjson",
+            ),
+            ("/v1/traces", "{}", "application/json"),
+        ):
+            missing = httpx.post(f"{running.url}{path}", content=content, headers={"content-type": kind})
+            assert missing.status_code == 401 and missing.headers["www-authenticate"] == "Bearer"
+            assert missing.json()["errors"] == [
+                {"field": "authorization", "reason": "a bearer token is required"}
+            ]
+            wrong = httpx.post(
+                f"{running.url}{path}",
+                content=content,
+                headers={"content-type": kind, "authorization": "Bearer no"},
+            )
+            assert wrong.status_code == 401
+            right = httpx.post(
+                f"{running.url}{path}",
+                content=content,
+                headers={"content-type": kind, "authorization": "Bearer t0ken-value"},
+            )
+            assert right.status_code == 200
+        assert httpx.get(f"{running.url}/api/v1/logs").status_code == 200
+        shown = httpx.get(f"{running.url}/api/v1/config").text
+        assert "t0ken-value" not in shown and json.loads(shown)["api_token"] == "***"
+    finally:
+        running.stop()
+
+
+@pytest.mark.parametrize(
+    ("path", "params", "field", "reason"),
+    [
+        ("/api/v1/traces/xyz", {}, "trace_id", "32 hexadecimal"),
+        ("/api/v1/logs", {"trace_id": "12"}, "trace_id", "32 hexadecimal"),
+        ("/api/v1/traces", {"status": "broken"}, "status", "unset, ok, error"),
+        ("/api/v1/traces", {"start": "yesterday"}, "start", "ISO 8601"),
+        ("/api/v1/logs", {"end": "2026-11-24T10:00:00"}, "end", "needs a zone"),
+        ("/api/v1/series", {"q": "name=~(unclosed"}, "q", "invalid regular expression"),
+        ("/api/v1/series", {"q": "=x"}, "q", "a tag key is required"),
+        ("/api/v1/series", {"start": "2000", "end": "1000"}, "start", "before end"),
+        ("/api/v1/series", {"start": "0", "end": "9000000000000", "step": "1000"}, "step", "over the limit"),
+        ("/api/v1/series", {"step": "10"}, "step", "greater than or equal to 1000"),
+        ("/api/v1/logs", {"limit": "100000"}, "limit", "less than or equal to 1000"),
+    ],
+)
+def test_bad_read_parameters_are_a_400_or_422_naming_the_field(server, path, params, field, reason):
+    answer = httpx.get(f"{server.url}{path}", params=params)
+    assert answer.status_code in (400, 422)
+    [error] = answer.json()["errors"]
+    assert error["field"] == field and reason in error["reason"]
+
+
+def test_series_over_the_limit_are_refused_rather_than_answered(tmp_path, monkeypatch):
+    import console.api.reads as reads
+
+    monkeypatch.setattr(reads, "MAX_SERIES", 3)
+    running = RunningServer(tmp_path / "s")
+    try:
+        running.store.write_datapoints(
+            [Datapoint({"name": "cpu", "nf.node": f"i-{n}"}, T0 + 10_000, float(n)) for n in range(5)]
+        )
+        params = {"q": "name=cpu", "start": str(T0), "end": str(T0 + 60_000)}
+        answer = httpx.get(f"{running.url}/api/v1/series", params=params)
+        assert answer.status_code == 400
+        assert "5 series match, over the limit of 3" in answer.json()["detail"]
+        narrow = httpx.get(f"{running.url}/api/v1/series", params={**params, "q": "name=cpu,nf.node=i-2"})
+        assert narrow.json()["series"][0]["values"][0] == 2.0
+    finally:
+        running.stop()
+
+
+def test_logs_page_backwards_without_gaps_or_repeats(server):
+    server.store.write_logs(
+        [
+            LogRecord(
+                T0 * 1_000_000 + n, "info", f"line {n}", "cdn", "", "", {"message": f"line {n}"}, "logs"
+            )
+            for n in range(7)
+        ]
+    )
+    seen: list[str] = []
+    before = None
+    while True:
+        params = {"service": "cdn", "limit": 3, **({"before": before} if before else {})}
+        page = httpx.get(f"{server.url}/api/v1/logs", params=params).json()
+        seen += [r["message"] for r in page["logs"]]
+        before = page["next_before"]
+        if before is None:
+            break
+    assert seen == [f"line {n}" for n in range(6, -1, -1)]
