@@ -164,7 +164,6 @@ class ReadsMixin:
             ("trace_id", search.trace_id, "="),
             ("timestamp_ns", search.start_ns, ">="),
             ("timestamp_ns", search.end_ns, "<="),
-            ("timestamp_ns", search.before_ns, "<"),
         ):
             if value is not None:
                 clauses.append(f"{column} {op} ?")
@@ -172,13 +171,20 @@ class ReadsMixin:
         if search.text:
             clauses.append("contains(lower(message), lower(?))")
             params.append(search.text)
+        if search.before is not None:
+            clauses.append("(timestamp_ns < ? OR (timestamp_ns = ? AND seq < ?))")
+            params += [search.before[0], search.before[0], search.before[1]]
         rows = (
             self.cursor()
             .execute(
-                "SELECT timestamp_ns, level, message, service, trace_id, span_id, document, index_name "
-                f"FROM logs WHERE {' AND '.join(clauses)} ORDER BY timestamp_ns DESC LIMIT ?",
+                "SELECT timestamp_ns, level, message, service, trace_id, span_id, document, index_name, "
+                "seq "
+                f"FROM logs WHERE {' AND '.join(clauses)} ORDER BY timestamp_ns DESC, seq DESC LIMIT ?",
                 [*params, search.limit],
             )
             .fetchall()
         )
-        return [LogRecord(int(r[0]), r[1], r[2], r[3], r[4], r[5], json.loads(r[6]), r[7]) for r in rows]
+        return [
+            LogRecord(int(r[0]), r[1], r[2], r[3], r[4], r[5], json.loads(r[6]), r[7], int(r[8]))
+            for r in rows
+        ]

@@ -217,7 +217,8 @@ class DuckDBStore(ReadsMixin):
             connection.register(name, batch)
             connection.execute("BEGIN TRANSACTION")
             try:
-                connection.execute(f"INSERT INTO {table} SELECT * FROM {name}")
+                columns = ", ".join(batch.column_names)  # by name: the table may have more (logs.seq)
+                connection.execute(f"INSERT INTO {table} ({columns}) SELECT * FROM {name}")
                 if checkpoint is not None:
                     connection.execute(_UPSERT_CHECKPOINT, list(checkpoint))
                 connection.execute("COMMIT")

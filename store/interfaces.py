@@ -44,8 +44,9 @@ class LogSearch:
     start_ns: int | None = None
     end_ns: int | None = None
     limit: int = 100
-    # Pagination: records strictly older than this (timestamp_ns, rowid-free tiebreak by message order).
-    before_ns: int | None = None
+    # Pagination: records after this (timestamp_ns, seq) in newest-first order — the last
+    # record of the previous page. The seq tiebreak keeps equal timestamps from being skipped.
+    before: tuple[int, int] | None = None
 
 
 class SeriesReader(Protocol):

@@ -65,3 +65,5 @@ class LogRecord:
     span_id: str
     document: Mapping[str, Any]
     index: str = ""
+    # Assigned by the store (insertion order); 0 for a record not read from a store.
+    seq: int = 0

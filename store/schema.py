@@ -55,6 +55,14 @@ MIGRATIONS: tuple[tuple[int, str, str], ...] = (
         CREATE TABLE checkpoints (name VARCHAR PRIMARY KEY, value VARCHAR NOT NULL);
         """,
     ),
+    (
+        2,
+        "logs get a store-assigned sequence: a stable tiebreak for paging through equal timestamps",
+        """
+        CREATE SEQUENCE logs_seq;
+        ALTER TABLE logs ADD COLUMN seq BIGINT DEFAULT nextval('logs_seq');
+        """,
+    ),
 )
 
 

@@ -126,6 +126,7 @@ class Server:
                     await task
             await asyncio.to_thread(self.write_queue.close)
             self.store.close()
+            _log.info("stopped: everything acknowledged is committed")
 
     def _build_app(self) -> FastAPI:
         app = FastAPI(title="Watchfloor", version="0.1.0", lifespan=self._lifespan)

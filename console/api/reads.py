@@ -40,6 +40,14 @@ def parse_time_ms(value: str | None, field: str, default_ms: int) -> int:
     return int(parsed.timestamp() * 1000)
 
 
+def _log_cursor(text: str) -> tuple[int, int]:
+    """``<timestamp_ns>:<seq>`` of the last record of the previous page."""
+    timestamp, _, seq = text.partition(":")
+    if not (timestamp.lstrip("-").isdigit() and seq.isdigit()):
+        raise ServiceError(400, "cursor", "must be a next_cursor value from a previous page")
+    return int(timestamp), int(seq)
+
+
 def span_json(span: Span) -> dict[str, Any]:
     return {
         "trace_id": span.trace_id,
@@ -165,7 +173,7 @@ def read_router(
         q: str | None = Query(None, max_length=256, description="text the message contains"),
         start: str | None = None,
         end: str | None = None,
-        before: int | None = Query(None, description="page cursor: the previous page's next_before"),
+        cursor: str | None = Query(None, description="the previous page's next_cursor, for the next page"),
         limit: int = Query(100, ge=1, le=MAX_LIMIT),
     ) -> dict[str, Any]:
         if trace_id is not None and not TRACE_ID.match(trace_id):
@@ -178,10 +186,11 @@ def read_router(
             start_ns=None if start is None else parse_time_ms(start, "start", 0) * 1_000_000,
             end_ns=None if end is None else parse_time_ms(end, "end", 0) * 1_000_000,
             limit=limit,
-            before_ns=before,
+            before=None if cursor is None else _log_cursor(cursor),
         )
         records = store.search_logs(search)
-        next_before = records[-1].timestamp_ns if len(records) == limit else None
-        return {"logs": [log_json(r) for r in records], "next_before": next_before}
+        last = records[-1] if len(records) == limit else None
+        next_cursor = None if last is None else f"{last.timestamp_ns}:{last.seq}"
+        return {"logs": [log_json(r) for r in records], "next_cursor": next_cursor}
 
     return router

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from typing import Any
 
 import httpx
@@ -10,6 +11,7 @@ import pytest
 from elasticsearch import Elasticsearch
 
 from collectors.bulk_intake import ecs_get
+from tests.support.polling import eventually
 from tests.support.server import RunningServer
 
 NDJSON = {"content-type": "application/x-ndjson"}
@@ -124,17 +126,42 @@ def test_a_malformed_body_fails_the_whole_request_with_400(server, case, body, r
     assert _logs(server) == []
 
 
-def test_a_full_write_queue_answers_429_with_retry_after(tmp_path):
+def test_a_full_write_queue_answers_429_with_retry_after_and_keeps_what_it_accepted(tmp_path):
     running = RunningServer(tmp_path / "small", write_queue_capacity=2)
     try:
         doc = {"@timestamp": "2026-11-23T10:00:00Z", "message": "m"}
-        answer = httpx.post(
-            f"{running.url}/_bulk", headers=NDJSON, content=_bulk([{"create": {"_index": "l"}}, doc] * 3)
-        )
-        assert answer.status_code == 429
-        assert answer.json()["error"]["type"] == "es_rejected_execution_exception"
-        assert int(answer.headers["retry-after"]) >= 1
-        assert _logs(running) == []
+        url = f"{running.url}/_bulk"
+        accepted: list[httpx.Response] = []
+        # Hold the store's write lock: the writer stalls and the first request's documents stay queued.
+        with running.store._write_lock:
+            first = threading.Thread(
+                target=lambda: accepted.append(
+                    httpx.post(
+                        url, headers=NDJSON, content=_bulk([{"create": {"_index": "l"}}, doc] * 2), timeout=30
+                    )
+                )
+            )
+            first.start()
+            eventually(lambda: running.server.write_queue._pending == 2, what="the first request queued")
+            answer = httpx.post(url, headers=NDJSON, content=_bulk([{"create": {"_index": "l"}}, doc]))
+            assert answer.status_code == 429
+            assert answer.json()["error"]["type"] == "es_rejected_execution_exception"
+            assert int(answer.headers["retry-after"]) >= 1
+        first.join(30)
+        assert accepted[0].status_code == 200 and not accepted[0].json()["errors"]
+        assert len(_logs(running)) == 2
+    finally:
+        running.stop()
+
+
+def test_one_request_larger_than_the_whole_queue_is_still_taken_when_the_queue_is_empty(tmp_path):
+    running = RunningServer(tmp_path / "small", write_queue_capacity=2)
+    try:
+        doc = {"@timestamp": "2026-11-23T10:00:00Z", "message": "m"}
+        body = _bulk([{"create": {"_index": "l"}}, doc] * 5)
+        answer = httpx.post(f"{running.url}/_bulk", headers=NDJSON, content=body)
+        assert answer.status_code == 200  # refusing it would make the client retry forever
+        assert len(_logs(running)) == 5
     finally:
         running.stop()
 

@@ -1,4 +1,4 @@
-"""The scraper over real loopback targets: rates in the store, up/down with reasons, vanished series, isolation."""
+"""The scraper over real loopback targets: rates in the store, up/down with reasons, vanished series."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from collectors.scraper import Scraper, Target
 from collectors.write_queue import WriteQueue
 from sample_services.serving import ServerThread
 from store.duckdb_store import DuckDBStore
-from store.tag_query import And, Eq
+from store.tag_query import And, Eq, TagQuery
 
 STEP_MS = 10_000
 T0 = 1_800_000_000.0  # seconds, a multiple of the step
@@ -87,7 +87,7 @@ def _rounds(scraper: Scraper, clock: Clock, times: list[float], between=None) ->
 
 
 def _values(store: DuckDBStore, *terms: tuple[str, str], start: float = T0, steps: int = 4) -> list[float]:
-    query = Eq(*terms[0])
+    query: TagQuery = Eq(*terms[0])
     for term in terms[1:]:
         query = And(query, Eq(*term))
     [series] = store.series(query, int(start * 1000), int(start * 1000) + steps * STEP_MS, STEP_MS)

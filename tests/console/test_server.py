@@ -138,10 +138,14 @@ def test_logs_page_backwards_without_gaps_or_repeats(server):
     seen: list[str] = []
     before = None
     while True:
-        params = {"service": "cdn", "limit": 3, **({"before": before} if before else {})}
+        params: dict[str, str | int] = {
+            "service": "cdn",
+            "limit": 3,
+            **({"cursor": before} if before else {}),
+        }
         page = httpx.get(f"{server.url}/api/v1/logs", params=params).json()
         seen += [r["message"] for r in page["logs"]]
-        before = page["next_before"]
+        before = page["next_cursor"]
         if before is None:
             break
     assert seen == [f"line {n}" for n in range(6, -1, -1)]

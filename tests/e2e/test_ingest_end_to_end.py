@@ -8,6 +8,7 @@ made, spans from all four with cross-service parent links, and logs whose trace 
 from __future__ import annotations
 
 import asyncio
+import json
 import math
 import time
 
@@ -146,8 +147,9 @@ def test_the_read_api_answers_series_traces_and_logs(system):
     whole = httpx.get(f"{base}/traces/{traces[0]['trace_id']}").json()
     assert {s["service"] for s in whole["spans"]} >= {"playback"}
     logs = httpx.get(f"{base}/logs", params={"service": "playback", "limit": 2}).json()
-    assert len(logs["logs"]) == 2 and logs["next_before"] is not None
+    assert len(logs["logs"]) == 2 and logs["next_cursor"] is not None
     older = httpx.get(
-        f"{base}/logs", params={"service": "playback", "limit": 2, "before": logs["next_before"]}
-    )
-    assert all(r["timestamp_ns"] < logs["next_before"] for r in older.json()["logs"])
+        f"{base}/logs", params={"service": "playback", "limit": 2, "cursor": logs["next_cursor"]}
+    ).json()["logs"]
+    assert older and all(r["timestamp_ns"] <= logs["logs"][-1]["timestamp_ns"] for r in older)
+    assert not {json.dumps(r) for r in older} & {json.dumps(r) for r in logs["logs"]}

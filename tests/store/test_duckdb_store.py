@@ -223,7 +223,21 @@ def test_logs_are_searched_by_level_service_trace_text_and_paged_newest_first(st
     assert messages(trace_id="t" * 32) == ["line 3"]
     assert messages(text="LINE 6") == ["line 6"]
     assert messages(limit=2) == ["line 7", "line 6"]
-    assert messages(limit=2, before_ns=6) == ["line 5", "line 4"]
+    page = store.search_logs(LogSearch(limit=2))
+    assert messages(limit=2, before=(page[-1].timestamp_ns, page[-1].seq)) == ["line 5", "line 4"]
+
+
+def test_paging_through_logs_with_one_timestamp_skips_nothing_and_repeats_nothing(store):
+    store.write_logs([_log(5, f"same {n}") for n in range(7)])
+    seen: list[str] = []
+    before = None
+    while True:
+        page = store.search_logs(LogSearch(limit=3, before=before))
+        seen += [r.message for r in page]
+        if len(page) < 3:
+            break
+        before = (page[-1].timestamp_ns, page[-1].seq)
+    assert sorted(seen) == [f"same {n}" for n in range(7)]
 
 
 @pytest.mark.parametrize(
