@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import yaml
 
@@ -47,6 +48,13 @@ class ServerConfig:
     otlp_max_body_bytes: int = 64 * 1024 * 1024
     api_token: str | None = field(default=None, repr=False)  # a secret: never logged or answered
     retention: Retention = field(default_factory=Retention)
+    # Elasticsearch puller: off unless a URL and indices are set. The API key is a secret.
+    es_pull_url: str | None = field(default=None, repr=False)  # may carry user:password
+    es_pull_indices: tuple[str, ...] = ()
+    es_pull_interval_s: float = 30.0
+    es_pull_lag_s: float = 30.0
+    es_pull_page_size: int = 1000
+    es_pull_api_key: str | None = field(default=None, repr=False)
 
     @property
     def database(self) -> Path:
@@ -61,6 +69,9 @@ class ServerConfig:
         """The settings as an answer may show them: secrets replaced."""
         shown = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
         shown["api_token"] = "***" if self.api_token else None
+        shown["es_pull_api_key"] = "***" if self.es_pull_api_key else None
+        shown["es_pull_url"] = None if self.es_pull_url is None else redact_url(self.es_pull_url)
+        shown["es_pull_indices"] = list(self.es_pull_indices)
         shown["data_dir"] = str(self.data_dir)
         shown["fleet_file"] = None if self.fleet_file is None else str(self.fleet_file)
         shown["targets"] = [{"url": t.url, "tags": dict(t.tags)} for t in self.targets]
@@ -73,8 +84,23 @@ _SCALARS = {
 }
 
 
+def redact_url(url: str) -> str:
+    """The URL with any ``user:password@`` replaced, for answers and log lines."""
+    parts = urlsplit(url)
+    if parts.username is None and parts.password is None:
+        return url
+    host = parts.hostname or ""
+    netloc = f"***@{host}:{parts.port}" if parts.port else f"***@{host}"
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+
 def _coerce(key: str, value: Any) -> Any:
     kind = str(_SCALARS[key])
+    if "tuple" in kind:  # a YAML list, or a comma-separated environment value
+        items = value.split(",") if isinstance(value, str) else value
+        if not isinstance(items, list | tuple) or not all(isinstance(i, str) for i in items):
+            raise ConfigError(f"{key}: must be a list of strings (or comma-separated)")
+        return tuple(i.strip() for i in items if i.strip())
     try:
         if "int" in kind and "Path" not in kind:
             return int(value)

@@ -22,6 +22,7 @@ from prometheus_client.exposition import choose_encoder
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from collectors.bulk_intake import BulkIntake
+from collectors.es_puller import ElasticsearchPuller
 from collectors.otlp_receiver import OtlpReceiver
 from collectors.scraper import Scraper, Target, fleet_targets
 from collectors.span_metrics import SpanMetrics
@@ -80,7 +81,27 @@ class Server:
             self.scraper.run,
             self._flush_span_metrics,
         ]
+        self.es_puller = self._build_es_puller()
+        if self.es_puller is not None:
+            puller, interval_s = self.es_puller, config.es_pull_interval_s
+            self._loops.append(lambda: puller.run(interval_s))
         self.app = self._build_app()
+
+    def _build_es_puller(self) -> ElasticsearchPuller | None:
+        """The Elasticsearch log puller, when a cluster and indices are configured."""
+        config = self.config
+        if not config.es_pull_url or not config.es_pull_indices:
+            return None
+        return ElasticsearchPuller(
+            self.store,
+            self.registry,
+            url=config.es_pull_url,
+            indices=config.es_pull_indices,
+            page_size=config.es_pull_page_size,
+            lag_s=config.es_pull_lag_s,
+            api_key=config.es_pull_api_key,
+            clock=self.clock,
+        )
 
     def _scrape_targets(self) -> list[Target]:
         configured = [Target(t.url, dict(t.tags)) for t in self.config.targets]
@@ -125,6 +146,8 @@ class Server:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
             await asyncio.to_thread(self.write_queue.close)
+            if self.es_puller is not None:
+                self.es_puller.close()
             self.store.close()
             _log.info("stopped: everything acknowledged is committed")
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import time
 
 import httpx
 import pytest
 
 from store.model import Datapoint, LogRecord
+from tests.support.polling import eventually
 from tests.support.server import RunningServer
 
 T0 = 1_800_000_000_000
@@ -149,3 +151,40 @@ def test_logs_page_backwards_without_gaps_or_repeats(server):
         if before is None:
             break
     assert seen == [f"line {n}" for n in range(6, -1, -1)]
+
+
+def test_a_configured_elasticsearch_cluster_is_pulled_into_the_logs(tmp_path, es_fake):
+    fake, es_url = es_fake
+    fake.add_document(
+        "logs-drm-prod",
+        {
+            "@timestamp": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 60)),
+            "log": {"level": "ERROR"},
+            "message": "license server down",
+            "service": {"name": "drm"},
+            "trace": {"id": "4BF92F3577B34DA6A3CE929D0E0E4736"},
+        },
+    )
+    running = RunningServer(
+        tmp_path / "s",
+        es_pull_url=es_url,
+        es_pull_indices=("logs-*",),
+        es_pull_interval_s=0.2,
+        es_pull_lag_s=0.0,
+        es_pull_api_key="es-secret-key",
+    )
+    try:
+        logs = eventually(
+            lambda: httpx.get(f"{running.url}/api/v1/logs", params={"service": "drm"}).json()["logs"],
+            what="the pulled document",
+        )
+        assert [(r["level"], r["message"], r["trace_id"], r["index"]) for r in logs] == [
+            ("error", "license server down", "4bf92f3577b34da6a3ce929d0e0e4736", "logs-drm-prod")
+        ]
+        assert fake.searches[-1].authorization == "ApiKey es-secret-key"
+        shown = httpx.get(f"{running.url}/api/v1/config").text
+        assert "es-secret-key" not in shown and json.loads(shown)["es_pull_api_key"] == "***"
+        metrics = httpx.get(f"{running.url}/metrics").text
+        assert 'watchfloor_es_pull_documents_total{index="logs-*"} 1.0' in metrics
+    finally:
+        running.stop()
