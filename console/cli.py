@@ -1,7 +1,8 @@
 """``watchfloor``: the composition root that wires and starts everything.
 
-Commands: ``up`` (everything, for the demo), ``fleet`` (the sample services and traffic),
-``service`` (one instance), ``chaos`` (fault injection on a running fleet), ``traffic``.
+Commands: ``up`` (everything, for the demo), ``serve`` (the server), ``console`` (the UI),
+``fleet`` (the sample services and traffic), ``service`` (one instance), ``chaos`` (fault
+injection on a running fleet), ``traffic``.
 """
 
 from __future__ import annotations
@@ -107,6 +108,19 @@ def build_parser() -> argparse.ArgumentParser:
 
     up = sub.add_parser("up", help="start everything for the demo and print where to look")
     _add_fleet_flags(up)
+    up.add_argument("--config", help="watchfloor.yaml for the server")
+    up.add_argument("--port", type=int, default=7070, help="server port (default 7070)")
+    up.add_argument("--console-port", type=int, default=8501, help="console port (default 8501)")
+    up.add_argument("--no-console", action="store_true", help="start the server and fleet only")
+    up.add_argument(
+        "--step", type=_duration, default=10.0, help="metrics step (default 10s, so charts move quickly)"
+    )
+    console = sub.add_parser("console", help="run the console (Streamlit) against a running server")
+    console.add_argument(
+        "--server", help="server URL (env WATCHFLOOR_SERVER_URL; default http://127.0.0.1:7070)"
+    )
+    console.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    console.add_argument("--port", type=int, default=8501, help="port (default 8501)")
     fleet = sub.add_parser("fleet", help="run the sample services (baseline + canary) and traffic")
     _add_fleet_flags(fleet)
 
@@ -161,6 +175,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     handlers = {
         "serve": commands.serve,
+        "console": commands.console,
         "up": commands.up,
         "fleet": commands.fleet,
         "service": commands.service,

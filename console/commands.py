@@ -10,6 +10,7 @@ import logging
 import os
 import signal
 import socket
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -21,6 +22,7 @@ from console.api.app import Server
 from console.config import ConfigError, ServerConfig, load_config
 from console.fleet_runner import FleetOptions, FleetRunner
 from console.settings import configure_process_logging, data_dir, resolve
+from console.stack import SERVER_URL_ENV, Stack, StackOptions, console_command
 from sample_services.fleet import (
     DEFAULT_BASE_PORT,
     build_instance,
@@ -154,8 +156,10 @@ def _destination(url: str) -> str:
     return f"{url} — nothing listens there yet: dropped items are counted in /metrics"
 
 
-def _where_to_look(title: str, layout: list[InstanceSpec], data: Path, otlp: str, bulk: str) -> str:
-    lines = [f"\n{title}", "", "Instances (each serves /healthz, /metrics and /chaos):"]
+def _where_to_look(
+    title: str, layout: list[InstanceSpec], data: Path, otlp: str, bulk: str, extra: list[str]
+) -> str:
+    lines = [f"\n{title}", "", *extra, "", "Instances (each serves /healthz, /metrics and /chaos):"]
     for spec in layout:
         note = ""
         if spec.regression is not None:
@@ -207,7 +211,7 @@ async def _drive(runner: FleetRunner, args: argparse.Namespace) -> None:
         print("traffic:", json.dumps(generator.stats.summary()), flush=True)
 
 
-def _run_fleet(args: argparse.Namespace, title: str) -> int:
+def _run_fleet(args: argparse.Namespace, title: str, extra: list[str] | None = None) -> int:
     configure_process_logging(logging.INFO)
     data = data_dir(args.data)
     layout = _fleet_layout(args)
@@ -220,7 +224,7 @@ def _run_fleet(args: argparse.Namespace, title: str) -> int:
         return 1
     try:
         write_fleet_file(data / "fleet.json", layout)
-        print(_where_to_look(title, layout, data, otlp, bulk), flush=True)
+        print(_where_to_look(title, layout, data, otlp, bulk, extra or []), flush=True)
         asyncio.run(_drive(runner, args))
     finally:
         runner.stop()
@@ -232,8 +236,41 @@ def fleet(args: argparse.Namespace) -> int:
 
 
 def up(args: argparse.Namespace) -> int:
-    """Everything the demo needs; today the fleet, with telemetry aimed at the server's address."""
-    return _run_fleet(args, "Watchfloor demo is up: the sample fleet is serving viewer traffic.")
+    """The server, the console and the fleet, wired together; stops them in order on Ctrl-C."""
+    host = resolve(args.host, "WATCHFLOOR_HOST", "127.0.0.1") or "127.0.0.1"
+    stack = Stack(
+        StackOptions(
+            data_dir(args.data),
+            host=host,
+            server_port=args.port,
+            console_port=args.console_port,
+            step_s=args.step,
+            config=Path(args.config) if args.config else None,
+            console=not args.no_console,
+        )
+    )
+    try:
+        stack.start()
+    except RuntimeError as error:
+        print(f"watchfloor up: {error}", file=sys.stderr)
+        return 1
+    try:
+        # The fleet's telemetry goes to this server unless told otherwise.
+        args.otlp_endpoint = args.otlp_endpoint or f"{stack.server_url}/v1/traces"
+        args.bulk_url = args.bulk_url or f"{stack.server_url}/_bulk"
+        return _run_fleet(args, "Watchfloor demo is up.", stack.where_to_look())
+    finally:
+        stack.stop()
+
+
+def console(args: argparse.Namespace) -> int:
+    """The console in the foreground until Ctrl-C."""
+    server = resolve(args.server, SERVER_URL_ENV, "http://127.0.0.1:7070") or "http://127.0.0.1:7070"
+    command, env = console_command(server, args.host, args.port)
+    print(f"Console: http://{args.host}:{args.port} (reading {server})", flush=True)
+    with contextlib.suppress(KeyboardInterrupt):
+        return subprocess.call(command, env=env)
+    return 130
 
 
 def _fleet_urls(args: argparse.Namespace) -> list[dict[str, object]]:

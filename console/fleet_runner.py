@@ -18,7 +18,7 @@ RESTART_BACKOFF_S = 2.0
 _PR_SET_PDEATHSIG = 1
 
 
-def _die_with_parent() -> None:
+def die_with_parent() -> None:
     """In the child before exec: get SIGTERM if the runner dies, however it dies (Linux only)."""
     try:
         libc = ctypes.CDLL(None, use_errno=True)
@@ -96,7 +96,7 @@ class FleetRunner:
             stdout=stderr,
             stderr=stderr,
             start_new_session=True,
-            preexec_fn=_die_with_parent if sys.platform == "linux" else None,
+            preexec_fn=die_with_parent if sys.platform == "linux" else None,
         )
         stderr.close()
 

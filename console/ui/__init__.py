@@ -1,0 +1,1 @@
+"""The Streamlit console; reads everything through the server's HTTP API."""
