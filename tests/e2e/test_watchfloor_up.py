@@ -1,0 +1,94 @@
+"""``watchfloor up`` (what ``make demo`` runs): server, console and fleet as processes, wired and stopped."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import httpx
+
+from tests.e2e.test_fleet_processes import INSTANCES, _free_port_run, _refused
+from tests.support.polling import eventually
+
+
+def _get(url: str) -> httpx.Response | None:
+    try:
+        return httpx.get(url, timeout=2)
+    except httpx.HTTPError:
+        return None
+
+
+def _ingested(server: str) -> dict[str, float]:
+    answer = _get(f"{server}/metrics")
+    if answer is None:
+        return {}
+    figures = {}
+    for line in answer.text.splitlines():
+        if line.startswith("watchfloor_ingested_total{"):
+            signal = line.split('"')[1]
+            figures[signal] = float(line.rsplit(" ", 1)[1])
+    return figures
+
+
+def test_up_wires_the_fleet_into_the_server_and_the_console_and_stops_everything(tmp_path):
+    ports = _free_port_run(INSTANCES + 2)
+    server_port, console_port, base = ports, ports + 1, ports + 2
+    server, console = f"http://127.0.0.1:{server_port}", f"http://127.0.0.1:{console_port}"
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "console.cli",
+            "up",
+            "--data",
+            str(tmp_path),
+            "--port",
+            str(server_port),
+            "--console-port",
+            str(console_port),
+            "--base-port",
+            str(base),
+            "--step",
+            "2s",
+            "--rate",
+            "6",
+            "--time-scale",
+            "0.05",
+            "--duration",
+            "30s",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        eventually(
+            lambda: all(v > 0 for v in _ingested(server).values()) and len(_ingested(server)) == 3,
+            timeout_s=60,
+            interval_s=0.5,
+            what="datapoints, spans and logs all ingested",
+        )
+
+        def targets_up() -> list[dict] | None:
+            answer = _get(f"{server}/api/v1/targets")
+            found = [] if answer is None else answer.json()["targets"]
+            return found if len(found) == INSTANCES and all(t["health"] == "up" for t in found) else None
+
+        health = eventually(targets_up, what="eight scrape targets, all up")
+        assert len(health) == INSTANCES
+        consoled = eventually(lambda: _get(f"{console}/_stcore/health"), timeout_s=60, what="the console")
+        assert consoled.status_code == 200
+        output, _ = process.communicate(timeout=120)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == 0, output
+    assert f"Server:   {server}" in output and f"Console:  {console}" in output
+    # Everything stopped with it: the fleet, the console and the server.
+    eventually(
+        lambda: all(_refused(p) for p in (server_port, console_port, *range(base, base + INSTANCES))),
+        timeout_s=30,
+        what="every process to stop",
+    )
+    assert "stopped: everything acknowledged is committed" in (tmp_path / "logs" / "server.log").read_text()
