@@ -143,11 +143,14 @@ class ReadsMixin:
             if value is not None:
                 clauses.append(f"{column} {op} ?")
                 params.append(value)
+        if search.before is not None:
+            clauses.append("(start_ns < ? OR (start_ns = ? AND span_id < ?))")
+            params += [search.before[0], search.before[0], search.before[1]]
         rows = (
             self.cursor()
             .execute(
                 f"SELECT {SPAN_COLUMNS} FROM spans WHERE {' AND '.join(clauses)} "
-                "ORDER BY start_ns DESC LIMIT ?",
+                "ORDER BY start_ns DESC, span_id DESC LIMIT ?",
                 [*params, search.limit],
             )
             .fetchall()

@@ -33,6 +33,9 @@ class SpanSearch:
     start_ns: int | None = None
     end_ns: int | None = None
     limit: int = 100
+    # Pagination: spans after this (start_ns, span_id) in newest-first order — the last span
+    # of the previous page.
+    before: tuple[int, str] | None = None
 
 
 @dataclass(frozen=True)

@@ -48,6 +48,14 @@ def _log_cursor(text: str) -> tuple[int, int]:
     return int(timestamp), int(seq)
 
 
+def _span_cursor(text: str) -> tuple[int, str]:
+    """``<start_ns>:<span_id>`` of the last span of the previous page."""
+    start, _, span_id = text.partition(":")
+    if not (start.isdigit() and len(span_id) == 16 and all(c in "0123456789abcdef" for c in span_id)):
+        raise ServiceError(400, "cursor", "must be a next_cursor value from a previous page")
+    return int(start), span_id
+
+
 def span_json(span: Span) -> dict[str, Any]:
     return {
         "trace_id": span.trace_id,
@@ -149,6 +157,7 @@ def read_router(
         status: str | None = Query(None, description="unset, ok or error"),
         start: str | None = None,
         end: str | None = None,
+        cursor: str | None = Query(None, description="the previous page's next_cursor, for the next page"),
         limit: int = Query(100, ge=1, le=MAX_LIMIT),
     ) -> dict[str, Any]:
         if status is not None and status not in STATUS_CODES:
@@ -162,8 +171,12 @@ def read_router(
             start_ns=None if start is None else parse_time_ms(start, "start", 0) * 1_000_000,
             end_ns=None if end is None else parse_time_ms(end, "end", 0) * 1_000_000,
             limit=limit,
+            before=None if cursor is None else _span_cursor(cursor),
         )
-        return {"spans": [span_json(s) for s in store.search_spans(search)]}
+        spans = store.search_spans(search)
+        last = spans[-1] if len(spans) == limit else None
+        next_cursor = None if last is None else f"{last.start_ns}:{last.span_id}"
+        return {"spans": [span_json(s) for s in spans], "next_cursor": next_cursor}
 
     @router.get("/logs")
     def logs(

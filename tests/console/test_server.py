@@ -8,7 +8,7 @@ import time
 import httpx
 import pytest
 
-from store.model import Datapoint, LogRecord
+from store.model import Datapoint, LogRecord, Span
 from tests.support.polling import eventually
 from tests.support.server import RunningServer
 
@@ -188,3 +188,37 @@ def test_a_configured_elasticsearch_cluster_is_pulled_into_the_logs(tmp_path, es
         assert 'watchfloor_es_pull_documents_total{index="logs-*"} 1.0' in metrics
     finally:
         running.stop()
+
+
+def test_span_search_pages_newest_first_without_gaps_or_repeats(server):
+    server.store.write_spans(
+        [
+            Span(
+                "ab" * 16,
+                f"{n:016x}",
+                "",
+                "GET /x",
+                2,
+                T0 * 1_000_000 + n // 2,
+                T0 * 1_000_000 + 10**6,
+                "cdn",
+            )
+            for n in range(9)
+        ]
+    )
+    seen: list[str] = []
+    cursor = None
+    while True:
+        params: dict[str, str | int] = {
+            "service": "cdn",
+            "limit": 4,
+            **({"cursor": cursor} if cursor else {}),
+        }
+        page = httpx.get(f"{server.url}/api/v1/traces", params=params).json()
+        seen += [s["span_id"] for s in page["spans"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert sorted(seen) == [f"{n:016x}" for n in range(9)] and len(seen) == 9
+    bad = httpx.get(f"{server.url}/api/v1/traces", params={"cursor": "nonsense"})
+    assert bad.status_code == 400 and bad.json()["errors"][0]["field"] == "cursor"
