@@ -71,3 +71,11 @@ def test_the_api_token_comes_from_the_environment_and_is_never_shown(tmp_path):
     assert "s3cret-token" not in repr(config)
     assert config.redacted()["api_token"] == "***"
     assert "s3cret-token" not in str(config.redacted())
+
+
+def test_the_documented_example_file_loads():
+    example = Path(__file__).parents[2] / "docs" / "watchfloor.example.yaml"
+    config = load_config(example, environ={})
+    assert config.targets[0].tags["nf.app"] == "node-exporter"
+    assert config.retention == ServerConfig().retention
+    assert config.es_pull_url is None and config.es_pull_indices == ()
