@@ -122,13 +122,14 @@ def test_metrics_spans_and_logs_from_all_four_services_reach_the_store(system):
 
 
 def _manifests_from_traffic(store, since_ms: int) -> int:
-    """Manifest requests the traffic generator made to cdn-v1 (counted from the server spans)."""
+    """Successful manifest requests the traffic generator made to cdn-v1 (from the server spans)."""
     row = (
         store.cursor()
         .execute(
             "SELECT count(*) FROM spans WHERE service = 'cdn' AND kind = 2 "
             "AND name = 'GET /manifest/{title_id}' "
-            "AND json_extract_string(resource, '$.\"nf.cluster\"') = 'cdn-v1' AND start_ns >= ?",
+            "AND json_extract_string(resource, '$.\"nf.cluster\"') = 'cdn-v1' AND start_ns >= ? "
+            "AND CAST(json_extract(attributes, '$.\"http.response.status_code\"') AS INTEGER) < 300",
             [since_ms * 1_000_000],
         )
         .fetchone()
