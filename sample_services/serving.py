@@ -33,7 +33,7 @@ class ServerThread:
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
 
-    def start(self, app: ASGIApp, timeout_s: float = 15.0) -> str:
+    def start(self, app: ASGIApp, timeout_s: float = 30.0) -> str:
         """Serve ``app``; returns the base URL once its start-up has finished."""
         # log_config=None: uvicorn's dictConfig would close every existing handler, ours included.
         config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on", log_config=None)
