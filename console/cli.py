@@ -12,7 +12,7 @@ import contextlib
 import sys
 from collections.abc import Sequence
 
-from console import commands
+from console import commands, server_commands
 from console.settings import parse_duration
 from sample_services.chaos import Fault
 from sample_services.fleet import DEFAULT_BASE_PORT, DEFAULT_CANARY_FAULT
@@ -174,9 +174,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     handlers = {
-        "serve": commands.serve,
-        "console": commands.console,
-        "up": commands.up,
+        "serve": server_commands.serve,
+        "console": server_commands.console,
+        "up": server_commands.up,
         "fleet": commands.fleet,
         "service": commands.service,
         "chaos": commands.chaos,

@@ -1,0 +1,94 @@
+"""The server-side commands: ``serve`` (the server), ``console`` (the UI) and ``up`` (everything)."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import logging
+import subprocess
+import sys
+from pathlib import Path
+
+import uvicorn
+
+from console.api.app import Server
+from console.commands import run_fleet
+from console.config import ConfigError, ServerConfig, load_config
+from console.settings import configure_process_logging, data_dir, resolve
+from console.stack import SERVER_URL_ENV, Stack, StackOptions, console_command
+
+_log = logging.getLogger("watchfloor")
+
+
+def build_server(config: ServerConfig) -> Server:
+    """The server with every collector wired in (the composition root for ``serve`` and ``up``)."""
+    return Server(config)
+
+
+def serve(args: argparse.Namespace) -> int:
+    """Run the server until SIGINT/SIGTERM; on the way out it commits what it acknowledged."""
+    configure_process_logging(logging.INFO)
+    try:
+        config = load_config(
+            Path(args.config) if args.config else None,
+            overrides={
+                "data_dir": args.data,
+                "host": args.host,
+                "port": args.port,
+                "step_ms": None if args.step is None else int(args.step * 1000),
+            },
+        )
+    except ConfigError as error:
+        print(f"watchfloor serve: {error}", file=sys.stderr)
+        return 2
+    server = build_server(config)
+    _log.info("serving on http://%s:%d with data in %s", config.host, config.port, config.data_dir)
+    uvicorn.Server(
+        uvicorn.Config(
+            server.app,
+            host=config.host,
+            port=config.port,
+            log_config=None,
+            access_log=False,
+            log_level="warning",
+        )
+    ).run()
+    return 0
+
+
+def up(args: argparse.Namespace) -> int:
+    """The server, the console and the fleet, wired together; stops them in order on Ctrl-C."""
+    host = resolve(args.host, "WATCHFLOOR_HOST", "127.0.0.1") or "127.0.0.1"
+    stack = Stack(
+        StackOptions(
+            data_dir(args.data),
+            host=host,
+            server_port=args.port,
+            console_port=args.console_port,
+            step_s=args.step,
+            config=Path(args.config) if args.config else None,
+            console=not args.no_console,
+        )
+    )
+    try:
+        stack.start()
+    except RuntimeError as error:
+        print(f"watchfloor up: {error}", file=sys.stderr)
+        return 1
+    try:
+        # The fleet's telemetry goes to this server unless told otherwise.
+        args.otlp_endpoint = args.otlp_endpoint or f"{stack.server_url}/v1/traces"
+        args.bulk_url = args.bulk_url or f"{stack.server_url}/_bulk"
+        return run_fleet(args, "Watchfloor demo is up.", stack.where_to_look())
+    finally:
+        stack.stop()
+
+
+def console(args: argparse.Namespace) -> int:
+    """The console in the foreground until Ctrl-C."""
+    server = resolve(args.server, SERVER_URL_ENV, "http://127.0.0.1:7070") or "http://127.0.0.1:7070"
+    command, env = console_command(server, args.host, args.port)
+    print(f"Console: http://{args.host}:{args.port} (reading {server})", flush=True)
+    with contextlib.suppress(KeyboardInterrupt):
+        return subprocess.call(command, env=env)
+    return 130
