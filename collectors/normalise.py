@@ -24,14 +24,20 @@ Sample timestamps in the exposition are ignored: every sample is taken at the sc
 Output tags are the sample's labels, then the target's tags, then ``name`` and
 ``statistic`` (later ones win). One tags dict is built per series and shared by all its
 points; consumers must not mutate it (the store remembers series by its identity).
+
+The scrape path uses the columnar forms, :meth:`Normaliser.ingest_columns` taking
+:class:`~collectors.prom_text.ParsedColumns` and filling :class:`PointColumns`: the same
+points in the same order, without a tuple per sample and per point. Objects that live for a
+whole scrape round get promoted to the cyclic collector's oldest generation, and each
+full pass over it cost more than parsing did.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Final
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Final, overload
 
-from collectors.prom_text import Labels, ParsedScrape, Sample
+from collectors.prom_text import Labels, ParsedColumns, ParsedScrape, SeriesKey
 from store.model import Datapoint
 
 _GAUGE: Final = 0
@@ -48,6 +54,56 @@ _new = tuple.__new__
 
 # Per-interval weights: (bucket end, share of the interval inside that bucket).
 _Spread = list[tuple[int, float]]
+
+
+class PointColumns(Sequence[Datapoint]):
+    """Datapoints as three parallel lists: ``tags[i]``, ``timestamps[i]``, ``values[i]`` make point ``i``.
+
+    A Sequence of :class:`Datapoint` (built when read); the store takes the lists as they are.
+    """
+
+    __slots__ = ("tags", "timestamps", "values")
+
+    def __init__(self) -> None:
+        self.tags: list[Mapping[str, str]] = []
+        self.timestamps: list[int] = []
+        self.values: list[float] = []
+
+    def __len__(self) -> int:
+        return len(self.timestamps)
+
+    @overload
+    def __getitem__(self, index: int) -> Datapoint: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[Datapoint]: ...
+
+    def __getitem__(self, index: int | slice) -> Datapoint | list[Datapoint]:
+        if isinstance(index, slice):
+            rows = zip(self.tags[index], self.timestamps[index], self.values[index], strict=True)
+            return [_new(Datapoint, row) for row in rows]
+        return _new(Datapoint, (self.tags[index], self.timestamps[index], self.values[index]))
+
+    def __iter__(self) -> Iterator[Datapoint]:
+        for row in zip(self.tags, self.timestamps, self.values, strict=True):
+            yield _new(Datapoint, row)
+
+    def extend(self, points: Iterable[Datapoint]) -> None:
+        """Append points given one by one (or another PointColumns)."""
+        if isinstance(points, PointColumns):
+            self.tags += points.tags
+            self.timestamps += points.timestamps
+            self.values += points.values
+            return
+        for tags, timestamp_ms, value in points:
+            self.tags.append(tags)
+            self.timestamps.append(timestamp_ms)
+            self.values.append(value)
+
+    def add(self, tags: Mapping[str, str], timestamp_ms: int, value: float) -> None:
+        self.tags.append(tags)
+        self.timestamps.append(timestamp_ms)
+        self.values.append(value)
 
 
 class _Series:
@@ -119,13 +175,29 @@ class Normaliser:
 
     def ingest(self, scrape: ParsedScrape, scrape_time_ms: int) -> list[Datapoint]:
         """Take one good scrape; returns the buckets it completed."""
-        now = scrape_time_ms
+        samples = scrape.samples
+        out = PointColumns()
+        self._ingest(
+            [(s[0], s[1]) for s in samples], [s[2] for s in samples], scrape.types, scrape_time_ms, out
+        )
+        return list(out)
+
+    def ingest_columns(self, scrape: ParsedColumns, scrape_time_ms: int, out: PointColumns) -> None:
+        """:meth:`ingest` for the scrape path: appends the points to ``out``."""
+        self._ingest(scrape.series, scrape.values, scrape.types, scrape_time_ms, out)
+
+    def _ingest(
+        self,
+        keys: Sequence[SeriesKey],
+        values: Sequence[float],
+        types: Mapping[str, str],
+        now: int,
+        out: PointColumns,
+    ) -> None:
         if now <= self._last_ingest_ms:
-            return []
+            return
         self._last_ingest_ms = now
-        out: list[Datapoint] = []
-        emit = out.append
-        new = _new
+        emit_tags, emit_ts, emit_value = out.tags.append, out.timestamps.append, out.values.append
         per_second = self._per_second
         bucket = -(-now // self._step_ms) * self._step_ms
         # Most series were last scraped at the same time, so one spread serves them all.
@@ -133,17 +205,15 @@ class Normaliser:
         series_by_key = self._series
         known = len(series_by_key)
         present = 0
-        for sample in scrape.samples:
-            key = (sample[0], sample[1])
+        for key, value in zip(keys, values, strict=True):
             series = series_by_key.get(key)
             if series is None:
-                series = series_by_key[key] = self._new_series(sample, scrape.types)
+                series = series_by_key[key] = self._new_series(key[0], key[1], types)
             elif series.seen_ms == now:
                 continue  # the same series twice in one exposition: the first one counts
             else:
                 present += 1
             series.seen_ms = now
-            value = sample[2]
             if series.kind == _RATE:
                 previous = series.last_value
                 if value != value:
@@ -162,13 +232,17 @@ class Normaliser:
                             acc += increase * share
                             continue
                         if open_ms is not None:
-                            emit(new(Datapoint, (series.tags, open_ms, acc * per_second)))
+                            emit_tags(series.tags)
+                            emit_ts(open_ms)
+                            emit_value(acc * per_second)
                             closed_ms = open_ms
                         open_ms = end
                         acc = increase * share
                 series.last_ms = now
                 if open_ms is not None and open_ms <= now:
-                    emit(new(Datapoint, (series.tags, open_ms, acc * per_second)))
+                    emit_tags(series.tags)
+                    emit_ts(open_ms)
+                    emit_value(acc * per_second)
                     closed_ms = open_ms
                     open_ms = None
                 series.open_ms, series.acc, series.closed_ms = open_ms, acc, closed_ms
@@ -176,31 +250,30 @@ class Normaliser:
                 self._observe_gauge(series, value, now, bucket, out)
         if present < known:
             self._forget_missing(now, out)
-        return out
 
     def record_scrape(
         self, scrape_time_ms: int, *, up: bool, duration_s: float, samples: int
     ) -> list[Datapoint]:
         """Record an attempt as the gauges ``up``, ``scrape_duration_seconds``, ``scrape_samples_scraped``."""
-        out: list[Datapoint] = []
+        out = PointColumns()
         bucket = -(-scrape_time_ms // self._step_ms) * self._step_ms
         values = (1.0 if up else 0.0, float(duration_s), float(samples))
         for series, value in zip(self._scrape_series, values, strict=True):
             if scrape_time_ms > series.seen_ms:
                 series.seen_ms = scrape_time_ms
                 self._observe_gauge(series, value, scrape_time_ms, bucket, out)
-        return out
+        return list(out)
 
     def flush(self, now_ms: int) -> list[Datapoint]:
         """Emit every pending bucket that ended at or before ``now_ms``."""
-        out: list[Datapoint] = []
+        out = PointColumns()
         for series in [*self._series.values(), *self._scrape_series]:
             self._close_through(series, now_ms, out)
-        return out
+        return list(out)
 
-    def _new_series(self, sample: Sample, types: Mapping[str, str]) -> _Series:
-        kind, name, statistic = _describe(sample[0], sample[1], types)
-        tags = dict(sample[1])
+    def _new_series(self, sample_name: str, labels: Labels, types: Mapping[str, str]) -> _Series:
+        kind, name, statistic = _describe(sample_name, labels, types)
+        tags = dict(labels)
         tags.update(self._target_tags)
         tags["name"] = name
         tags["statistic"] = statistic
@@ -220,32 +293,30 @@ class Normaliser:
             bucket_end += step
         return shares
 
-    def _observe_gauge(
-        self, series: _Series, value: float, now: int, bucket: int, out: list[Datapoint]
-    ) -> None:
+    def _observe_gauge(self, series: _Series, value: float, now: int, bucket: int, out: PointColumns) -> None:
         if bucket <= series.closed_ms:
             return  # flushed already
         if series.open_ms is not None and series.open_ms != bucket:
-            out.append(_new(Datapoint, (series.tags, series.open_ms, series.acc)))
+            out.add(series.tags, series.open_ms, series.acc)
             series.closed_ms = series.open_ms
         series.open_ms = bucket
         series.acc = value
         if bucket == now:  # the scrape sits on the boundary: nothing later can land in this bucket
-            out.append(_new(Datapoint, (series.tags, bucket, value)))
+            out.add(series.tags, bucket, value)
             series.closed_ms = bucket
             series.open_ms = None
 
-    def _close_through(self, series: _Series, now: int, out: list[Datapoint]) -> None:
+    def _close_through(self, series: _Series, now: int, out: PointColumns) -> None:
         """Emit the open bucket if it ended at or before ``now``."""
         end = series.open_ms
         if end is None or end > now:
             return
         value = series.acc * self._per_second if series.kind == _RATE else series.acc
-        out.append(Datapoint(series.tags, end, value))
+        out.add(series.tags, end, value)
         series.closed_ms = end
         series.open_ms = None
 
-    def _forget_missing(self, now: int, out: list[Datapoint]) -> None:
+    def _forget_missing(self, now: int, out: PointColumns) -> None:
         """Series absent from the scrape at ``now``: emit what is complete, then forget them."""
         for key, series in list(self._series.items()):
             if series.seen_ms == now:

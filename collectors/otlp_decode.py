@@ -74,8 +74,35 @@ def _pb_value(value: Any) -> Any:
     return getattr(value, kind)
 
 
-def _pb_attributes(attributes: Any) -> dict[str, Any]:
-    return {kv.key: _pb_value(kv.value) for kv in attributes}
+# The AnyValue kinds read as they are; the others (arrays, kvlists, bytes) go through _pb_value.
+_PLAIN_KINDS = frozenset({"string_value", "int_value", "double_value", "bool_value"})
+
+
+def _pb_attributes(attributes: Any, seen: dict[bytes, tuple[str, Any]] | None = None) -> dict[str, Any]:
+    """Attributes as a dict. ``seen`` remembers plain key/value pairs by their encoding.
+
+    The spans of a batch repeat most pairs (``http.request.method: GET``): serializing a pair
+    and finding it costs less than reading its key, its value's kind and its value. Only
+    immutable values are remembered, so spans never share a list or dict.
+    """
+    out: dict[str, Any] = {}
+    for kv in attributes:
+        if seen is not None:
+            raw = kv.SerializeToString()
+            pair = seen.get(raw)
+            if pair is not None:
+                out[pair[0]] = pair[1]
+                continue
+        value = kv.value
+        kind = value.WhichOneof("value")
+        if kind in _PLAIN_KINDS:
+            item = getattr(value, kind)
+            if seen is not None:
+                seen[raw] = (kv.key, item)
+            out[kv.key] = item
+        else:
+            out[kv.key] = _pb_value(value)
+    return out
 
 
 def decode_protobuf(body: bytes) -> DecodedSpans:
@@ -86,6 +113,7 @@ def decode_protobuf(body: bytes) -> DecodedSpans:
         raise OtlpDecodeError(f"body is not a protobuf ExportTraceServiceRequest: {error}") from None
     out = DecodedSpans()
     append = out.spans.append
+    seen: dict[bytes, tuple[str, Any]] = {}  # this request's attribute pairs (see _pb_attributes)
     for resource_spans in request.resource_spans:
         resource = _pb_attributes(resource_spans.resource.attributes)
         service = str(resource.get("service.name", "unknown_service"))
@@ -96,22 +124,21 @@ def decode_protobuf(body: bytes) -> DecodedSpans:
                 span_id = span.span_id.hex()
                 parent = span.parent_span_id.hex()
                 start, end = span.start_time_unix_nano, span.end_time_unix_nano
-                problem = _invalid(trace_id, span_id, parent, start, end)
-                if problem is not None:
-                    out.reject(problem)
+                if (
+                    len(trace_id) != 32
+                    or len(span_id) != 16
+                    or (parent and len(parent) != 16)
+                    or end < start
+                    or trace_id == _ZERO_TRACE
+                    or span_id == _ZERO_SPAN
+                ):
+                    out.reject(_invalid(trace_id, span_id, parent, start, end) or "invalid span")
                     continue
-                events = tuple(
-                    {"time_ns": e.time_unix_nano, "name": e.name, "attributes": _pb_attributes(e.attributes)}
-                    for e in span.events
-                )
-                links = tuple(
-                    {
-                        "trace_id": link.trace_id.hex(),
-                        "span_id": link.span_id.hex(),
-                        "attributes": _pb_attributes(link.attributes),
-                    }
-                    for link in span.links
-                )
+                # Most spans have no events or links: test before building anything.
+                events = span.events
+                links = span.links
+                status = span.status
+                attributes = span.attributes
                 append(
                     Span(
                         trace_id,
@@ -122,16 +149,34 @@ def decode_protobuf(body: bytes) -> DecodedSpans:
                         start,
                         end,
                         service,
-                        span.status.code,
-                        span.status.message,
-                        _pb_attributes(span.attributes) if span.attributes else {},
+                        status.code,
+                        status.message,
+                        _pb_attributes(attributes, seen) if attributes else {},
                         resource,
-                        events,
-                        links,
+                        _pb_events(events) if events else (),
+                        _pb_links(links) if links else (),
                         scope,
                     )
                 )
     return out
+
+
+def _pb_events(events: Any) -> tuple[dict[str, Any], ...]:
+    return tuple(
+        {"time_ns": e.time_unix_nano, "name": e.name, "attributes": _pb_attributes(e.attributes)}
+        for e in events
+    )
+
+
+def _pb_links(links: Any) -> tuple[dict[str, Any], ...]:
+    return tuple(
+        {
+            "trace_id": link.trace_id.hex(),
+            "span_id": link.span_id.hex(),
+            "attributes": _pb_attributes(link.attributes),
+        }
+        for link in links
+    )
 
 
 def _invalid(trace_id: str, span_id: str, parent: str, start: int, end: int) -> str | None:

@@ -9,6 +9,10 @@ sample is reused, samples being immutable). Anything else (a new series, timesta
 exemplars, odd spacing) takes slower paths; the last of them is a strict regex parse,
 which names the line and the reason when it fails.
 
+The scrape path calls :meth:`PromTextParser.parse_columns` instead: the same parse, answered
+as columns (series keys and values) with no Sample per line, so that nothing a scrape
+allocates outlives it for the cyclic garbage collector to scan again and again.
+
 OpenMetrics is recognised by its final ``# EOF`` line: its timestamps are then seconds
 (converted to milliseconds), ``unknown`` types read as ``untyped``, ``# UNIT`` lines and
 exemplars (after `` # ``) are ignored. Label names must be legacy names and the metric
@@ -66,6 +70,24 @@ class ParsedScrape(NamedTuple):
     samples: list[Sample]
 
 
+SeriesKey = tuple[str, Labels]
+
+
+class ParsedColumns(NamedTuple):
+    """One exposition as columns for the scrape path: ``series[i]`` is ``(name, labels)``, ``values[i]``.
+
+    Sample timestamps are validated but left out (the normaliser ignores them). The
+    series keys are the parser's own tuples, the same object scrape after scrape, so in
+    the steady state a scrape allocates no object per sample but the float: nothing that
+    outlives a scrape for the garbage collector to scan (a ``Sample`` per line, kept
+    across scrapes, made the cyclic collector's full passes the biggest cost of a scrape).
+    """
+
+    types: dict[str, str]
+    series: list[SeriesKey]
+    values: list[float]
+
+
 class PromTextError(ValueError):
     """The exposition is not valid text format; ``line`` is 1-based."""
 
@@ -112,14 +134,20 @@ def _parse_value(text: str) -> float:
 
 
 class _Known:
-    """A series seen before: its parsed name and labels, its last value as text and the sample made of it."""
+    """A series seen before: its parsed name and labels, its last value (as text and as a float).
 
-    __slots__ = ("labels", "name", "sample", "value_text")
+    ``sample`` is the Sample made of that value, built by :meth:`PromTextParser.parse` only
+    (None until then, and again whenever :meth:`PromTextParser.parse_columns` moves the value).
+    """
+
+    __slots__ = ("key", "labels", "name", "sample", "value", "value_text")
 
     def __init__(self, name: str, labels: Labels) -> None:
         self.name = name
         self.labels = labels
+        self.key: SeriesKey = (name, labels)
         self.value_text = " "  # never equal to a value token, which has no spaces
+        self.value = 0.0
         self.sample: Sample | None = None
 
 
@@ -180,16 +208,19 @@ class PromTextParser:
             if series is not None:
                 if value == series.value_text:
                     # Unchanged since the last scrape (often most series): samples are immutable, share it.
-                    append(series.sample)  # type: ignore[arg-type]  # set with value_text
+                    fresh = series.sample
+                    if fresh is None:  # the value was last read by parse_columns
+                        fresh = series.sample = new(Sample, (series.name, series.labels, series.value, None))
+                    append(fresh)
                     continue
                 if "_" not in value:
                     try:
-                        fresh = new(Sample, (series.name, series.labels, float(value), None))
+                        number_value = float(value)
                     except ValueError:
                         pass  # the slow path names the error
                     else:
-                        series.value_text = value
-                        series.sample = fresh
+                        fresh = new(Sample, (series.name, series.labels, number_value, None))
+                        series.value_text, series.value, series.sample = value, number_value, fresh
                         append(fresh)
                         continue
             sample = self._slow_line(line, head, value, number, types, openmetrics)
@@ -199,6 +230,52 @@ class PromTextParser:
             if sample is not None:
                 append(sample)
         return ParsedScrape(types, samples)
+
+    def parse_columns(self, text: str) -> ParsedColumns:
+        """Parse like :meth:`parse` (the same checks and errors), answering columns rather than Samples."""
+        known = self._known
+        if len(known) > self._max_cached_series:
+            known.clear()
+        openmetrics = text[-32:].rstrip().endswith("# EOF")
+        types: dict[str, str] = {}
+        keys: list[SeriesKey] = []
+        values: list[float] = []
+        add_key, add_value = keys.append, values.append
+        lines = text.split("\n")
+        for number, line in enumerate(lines, 1):
+            head, _, value = line.rpartition(" ")
+            series = known.get(head)
+            if series is not None:
+                if value == series.value_text:
+                    add_key(series.key)
+                    add_value(series.value)
+                    continue
+                if "_" not in value:
+                    try:
+                        number_value = float(value)
+                    except ValueError:
+                        pass  # the slow path names the error
+                    else:
+                        series.value_text, series.value, series.sample = value, number_value, None
+                        add_key(series.key)
+                        add_value(number_value)
+                        continue
+            sample = self._slow_line(line, head, value, number, types, openmetrics)
+            if sample is _EOF:
+                _check_nothing_after(lines, number)
+                break
+            if sample is not None:
+                # A series met for the first time: its cached key, so that later scrapes hand the
+                # normaliser the very object its state is filed under (an identity hit, no compare).
+                series = known.get(head)
+                fresh_key = (
+                    series.key
+                    if series is not None and series.name is sample[0] and series.labels is sample[1]
+                    else (sample[0], sample[1])
+                )
+                add_key(fresh_key)
+                add_value(sample[2])
+        return ParsedColumns(types, keys, values)
 
     def _slow_line(
         self, raw: str, head: str, last: str, number: int, types: dict[str, str], openmetrics: bool
@@ -220,7 +297,7 @@ class PromTextParser:
                 else:
                     self._known[head] = series
                     sample = Sample(series.name, series.labels, value, None)
-                    series.value_text, series.sample = last, sample
+                    series.value_text, series.value, series.sample = last, value, sample
                     return sample
         # A known series followed by a value and a timestamp.
         series_text, _, value_text = head.rpartition(" ")

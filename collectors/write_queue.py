@@ -5,6 +5,10 @@ saw acknowledged is on disk. One writer thread drains the queue and commits batc
 the same signal together (group commit). When the queue already holds ``capacity`` items,
 a submission is refused at once with :class:`QueueFull` (the endpoint answers 429/503 with
 ``Retry-After``): memory stays bounded and clients back off.
+
+Datapoints are gathered as columns (:class:`~collectors.normalise.PointColumns`), whether
+they were submitted as columns (the scraper) or as Datapoint lists, and written with
+:meth:`DuckDBStore.write_point_columns`.
 """
 
 from __future__ import annotations
@@ -13,11 +17,12 @@ import logging
 import queue
 import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future
+from concurrent.futures import Future, InvalidStateError
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
+from collectors.normalise import PointColumns
 from store.duckdb_store import DuckDBStore
 
 _log = logging.getLogger(__name__)
@@ -43,7 +48,7 @@ class WriteQueue:
     ) -> None:
         self._store = store
         self._writers: dict[str, Callable[[Sequence[Any]], int]] = {
-            "datapoints": store.write_datapoints,
+            "datapoints": self._write_datapoints,
             "spans": store.write_spans,
             "logs": store.write_logs,
         }
@@ -120,17 +125,45 @@ class WriteQueue:
     def _commit(self, signal: str, entries: list[tuple[str, Sequence[Any], Future[int]]]) -> None:
         if not entries:
             return
-        items = [item for _, batch, _ in entries for item in batch]
+        count = sum(len(batch) for _, batch, _ in entries)
         try:
+            items: Sequence[Any]
+            if signal == "datapoints":
+                # Kept as columns down to the store: no Datapoint object per point (see collectors.normalise).
+                items = PointColumns()
+                for _, batch, _ in entries:
+                    items.extend(batch)
+            else:
+                items = [item for _, batch, _ in entries for item in batch]
             self._writers[signal](items)
         except Exception as error:  # the writer must survive a bad batch and say so to each caller
-            _log.exception("committing %d %s failed", len(items), signal)
+            _log.exception("committing %d %s failed", count, signal)
             for _, _, future in entries:
-                future.set_exception(error)
+                _settle(future, error)
         else:
-            self._written.labels(signal).inc(len(items))
+            self._written.labels(signal).inc(count)
             for _, batch, future in entries:
-                future.set_result(len(batch))
+                _settle(future, len(batch))
         finally:
             with self._lock:
-                self._pending -= len(items)
+                self._pending -= count
+
+    def _write_datapoints(self, points: Sequence[Any]) -> int:
+        assert isinstance(points, PointColumns)  # _commit gathers datapoints as columns
+        return self._store.write_point_columns(points.tags, points.timestamps, points.values)
+
+
+def _settle(future: Future[int], outcome: int | BaseException) -> None:
+    """Tell a submitter how its commit went, unless it has stopped waiting.
+
+    A submitter awaiting through ``asyncio.wrap_future`` cancels the future when its task is
+    cancelled (at shutdown, say); its items are committed all the same, and setting the
+    result of a cancelled future would raise and end the writer thread.
+    """
+    try:
+        if isinstance(outcome, BaseException):
+            future.set_exception(outcome)
+        else:
+            future.set_result(outcome)
+    except InvalidStateError:
+        pass

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import logging
-import subprocess
+import os
 import sys
 from pathlib import Path
 
@@ -85,10 +84,12 @@ def up(args: argparse.Namespace) -> int:
 
 
 def console(args: argparse.Namespace) -> int:
-    """The console in the foreground until Ctrl-C."""
+    """The console in the foreground until Ctrl-C or SIGTERM.
+
+    This process becomes Streamlit (exec), so signals reach the server itself: a wrapper
+    process killed by SIGTERM would leave an orphaned Streamlit behind.
+    """
     server = resolve(args.server, SERVER_URL_ENV, "http://127.0.0.1:7070") or "http://127.0.0.1:7070"
     command, env = console_command(server, args.host, args.port)
     print(f"Console: http://{args.host}:{args.port} (reading {server})", flush=True)
-    with contextlib.suppress(KeyboardInterrupt):
-        return subprocess.call(command, env=env)
-    return 130
+    os.execve(command[0], command, env)

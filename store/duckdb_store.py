@@ -48,8 +48,18 @@ def tags_key(tags: Mapping[str, str]) -> str:
     return json.dumps(sorted(tags.items()), separators=(",", ":"))
 
 
-def _json(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), default=str)
+# json.dumps(value, separators=(",", ":"), default=str), without building an encoder per call:
+# that construction cost as much as encoding a span's attributes.
+_json = json.JSONEncoder(separators=(",", ":"), default=str).encode
+
+
+def _append(connection: duckdb.DuckDBPyConnection, table: str, batch: pa.Table) -> None:
+    """Insert the Arrow table ``batch`` into ``table``, its columns by name (the table may have more)."""
+    columns = ", ".join(batch.column_names)
+    # DuckDB reads ``batch`` straight from this frame (its replacement scan for Python objects).
+    # Registering a view per batch instead changes the catalogue twice (register, unregister),
+    # which cost about as much as inserting a 512-span batch.
+    connection.execute(f"INSERT INTO {table} ({columns}) SELECT * FROM batch")
 
 
 class DuckDBStore(ReadsMixin):
@@ -106,24 +116,42 @@ class DuckDBStore(ReadsMixin):
         """Append step-aligned points; new tag sets join the catalogue in the same transaction."""
         if not points:
             return 0
+        return self.write_point_columns(
+            [p[0] for p in points], [p[1] for p in points], [p[2] for p in points]
+        )
+
+    def write_point_columns(
+        self, tags: Sequence[Mapping[str, str]], timestamps: Sequence[int], values: Sequence[float]
+    ) -> int:
+        """:meth:`write_datapoints` for points as parallel columns (point ``i`` is the ``i``-th of each).
+
+        The scrape path's form: it hands over lists it built anyway, no tuple per point.
+        """
+        if not tags:
+            return 0
         with self._write_lock:
             new: list[tuple[int, str, Mapping[str, str]]] = []
-            series_ids = [self._series_id(p.tags, new) for p in points]
+            cached_id, series_id = self._ids_by_identity.get, self._series_id
+            # _series_id's identity check inlined: it is the common case, and a call per point shows.
+            series_ids = [
+                hit[1] if (hit := cached_id(id(t))) is not None and hit[0] is t else series_id(t, new)
+                for t in tags
+            ]
             batch = pa.table(
                 {
                     "series_id": pa.array(series_ids, pa.int64()),
-                    "ts": pa.array([p.timestamp_ms for p in points], pa.int64()),
-                    "value": pa.array([p.value for p in points], pa.float64()),
+                    "ts": pa.array(timestamps, pa.int64()),
+                    "value": pa.array(values, pa.float64()),
                 }
             )
             connection = self._connection
+            if not new:
+                _append(connection, "points", batch)  # one statement is atomic on its own
+                return len(series_ids)
             connection.execute("BEGIN TRANSACTION")
             try:
-                if new:
-                    self._insert_series(new)
-                connection.register("incoming_points", batch)
-                connection.execute("INSERT INTO points SELECT * FROM incoming_points")
-                connection.unregister("incoming_points")
+                self._insert_series(new)
+                _append(connection, "points", batch)
                 connection.execute("COMMIT")
             except Exception:
                 connection.execute("ROLLBACK")
@@ -131,9 +159,9 @@ class DuckDBStore(ReadsMixin):
                     self._ids_by_key.pop(key, None)
                 self._ids_by_identity.clear()
                 raise
-            for series_id, _, tags in new:
-                self.index.add(series_id, dict(tags))
-        return len(points)
+            for new_id, _, new_tags in new:
+                self.index.add(new_id, dict(new_tags))
+        return len(series_ids)
 
     def _insert_series(self, new: list[tuple[int, str, Mapping[str, str]]]) -> None:
         rows = pa.table(
@@ -152,34 +180,45 @@ class DuckDBStore(ReadsMixin):
                 "value": pa.array([p[2] for p in pairs], pa.string()),
             }
         )
-        self._connection.register("incoming_series", rows)
-        self._connection.execute("INSERT INTO series SELECT * FROM incoming_series")
-        self._connection.unregister("incoming_series")
-        self._connection.register("incoming_tags", tag_rows)
-        self._connection.execute("INSERT INTO series_tags SELECT * FROM incoming_tags")
-        self._connection.unregister("incoming_tags")
+        _append(self._connection, "series", rows)
+        _append(self._connection, "series_tags", tag_rows)
 
     def write_spans(self, spans: Sequence[Span]) -> int:
         if not spans:
             return 0
+        # The spans of one resource share its attributes dict: encode it once per batch. The
+        # spans keep each dict alive meanwhile, so an id is not reused within the call.
+        resources: dict[int, str] = {}
+
+        def resource_json(resource: Mapping[str, Any]) -> str:
+            text = resources.get(id(resource))
+            if text is None:
+                text = resources[id(resource)] = _json(dict(resource))
+            return text
+
+        # Empty attributes, events and links (most spans have no events or links) are constants.
         batch = pa.table(
             {
-                "trace_id": [s.trace_id for s in spans],
-                "span_id": [s.span_id for s in spans],
-                "parent_span_id": [s.parent_span_id for s in spans],
-                "name": [s.name for s in spans],
+                "trace_id": pa.array([s.trace_id for s in spans], pa.string()),
+                "span_id": pa.array([s.span_id for s in spans], pa.string()),
+                "parent_span_id": pa.array([s.parent_span_id for s in spans], pa.string()),
+                "name": pa.array([s.name for s in spans], pa.string()),
                 "kind": pa.array([s.kind for s in spans], pa.int8()),
                 "start_ns": pa.array([s.start_ns for s in spans], pa.int64()),
                 "end_ns": pa.array([s.end_ns for s in spans], pa.int64()),
                 "duration_ns": pa.array([s.end_ns - s.start_ns for s in spans], pa.int64()),
-                "service": [s.service for s in spans],
+                "service": pa.array([s.service for s in spans], pa.string()),
                 "status_code": pa.array([s.status_code for s in spans], pa.int8()),
-                "status_message": [s.status_message for s in spans],
-                "attributes": [_json(dict(s.attributes)) for s in spans],
-                "resource": [_json(dict(s.resource)) for s in spans],
-                "events": [_json(list(s.events)) for s in spans],
-                "links": [_json(list(s.links)) for s in spans],
-                "scope": [s.scope for s in spans],
+                "status_message": pa.array([s.status_message for s in spans], pa.string()),
+                "attributes": pa.array(
+                    [_json(dict(s.attributes)) if s.attributes else "{}" for s in spans], pa.string()
+                ),
+                "resource": pa.array(
+                    [resource_json(s.resource) if s.resource else "{}" for s in spans], pa.string()
+                ),
+                "events": pa.array([_json(list(s.events)) if s.events else "[]" for s in spans], pa.string()),
+                "links": pa.array([_json(list(s.links)) if s.links else "[]" for s in spans], pa.string()),
+                "scope": pa.array([s.scope for s in spans], pa.string()),
             }
         )
         self._insert("spans", batch)
@@ -212,21 +251,18 @@ class DuckDBStore(ReadsMixin):
 
     def _insert(self, table: str, batch: pa.Table, checkpoint: tuple[str, str] | None = None) -> None:
         with self._write_lock:
-            name = f"incoming_{table}"
             connection = self._connection
-            connection.register(name, batch)
+            if checkpoint is None:
+                _append(connection, table, batch)  # one statement is atomic on its own
+                return
             connection.execute("BEGIN TRANSACTION")
             try:
-                columns = ", ".join(batch.column_names)  # by name: the table may have more (logs.seq)
-                connection.execute(f"INSERT INTO {table} ({columns}) SELECT * FROM {name}")
-                if checkpoint is not None:
-                    connection.execute(_UPSERT_CHECKPOINT, list(checkpoint))
+                _append(connection, table, batch)
+                connection.execute(_UPSERT_CHECKPOINT, list(checkpoint))
                 connection.execute("COMMIT")
             except Exception:
                 connection.execute("ROLLBACK")
                 raise
-            finally:
-                connection.unregister(name)
 
     # --- checkpoints, rollups, retention -----------------------------------------------------
 

@@ -8,8 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from collectors.normalise import Normaliser
-from collectors.prom_text import ParsedScrape, PromTextParser, Sample
+from collectors.normalise import Normaliser, PointColumns
+from collectors.prom_text import ParsedColumns, ParsedScrape, PromTextParser, Sample
+from store.model import Datapoint
 
 STEP = 10_000
 TARGET = {"nf.app": "playback", "nf.cluster": "playback-main", "nf.node": "i-0abc"}
@@ -383,3 +384,45 @@ def test_emitted_rates_add_up_to_the_counters_increase(start, gaps, increments):
     assert math.isclose(got, values[-1] - values[0], rel_tol=1e-9, abs_tol=1e-6)
     stamps = [p.timestamp_ms for p in points]
     assert stamps == sorted(set(stamps)) and all(t % STEP == 0 for t in stamps)
+
+
+# --- the columnar form the scraper uses --------------------------------------------------------
+
+
+def _columns_run(normaliser: Normaliser, scrapes) -> PointColumns:
+    out = PointColumns()
+    for time_ms, scrape in scrapes:
+        columns = ParsedColumns(
+            scrape.types, [(s.name, s.labels) for s in scrape.samples], [s.value for s in scrape.samples]
+        )
+        normaliser.ingest_columns(columns, time_ms, out)
+    return out
+
+
+def test_ingest_columns_emits_what_ingest_emits_in_the_same_order():
+    def scrapes():
+        values = [(0, 0, 0, 0), (10, 40, 50, 2.5), (12, 45, 60, 3.0), (12, 45, 60, 3.0), (20, 90, 100, 4.5)]
+        histograms = [
+            (10_000 + n * 7_500, _scrape(HISTOGRAM.format(b1=b1, b2=b2, b3=b3, total=total)))
+            for n, (b1, b2, b3, total) in enumerate(values)
+        ]
+        gauges = [(50_000 + n * 4_000, _gauge(n)) for n in range(4)]
+        return histograms + gauges + [(80_000, _scrape(""))]  # the last one forgets every series
+
+    expected = _run(Normaliser(STEP, TARGET), scrapes())
+    got = _columns_run(Normaliser(STEP, TARGET), scrapes())
+    assert len(got) == len(expected) > 10
+    assert list(got) == expected
+    assert [tuple(p) for p in got] == [tuple(p) for p in expected]
+    assert got[3] == expected[3] and got[-2:] == expected[-2:]
+
+
+def test_point_columns_take_points_one_by_one_and_whole_columns():
+    tags = {"name": "m"}
+    columns = PointColumns()
+    columns.extend([Datapoint(tags, 10_000, 1.0)])
+    more = PointColumns()
+    more.add(tags, 20_000, 2.0)
+    columns.extend(more)
+    assert list(columns) == [Datapoint(tags, 10_000, 1.0), Datapoint(tags, 20_000, 2.0)]
+    assert (columns.tags, columns.timestamps, columns.values) == ([tags, tags], [10_000, 20_000], [1.0, 2.0])

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Summary, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
-from collectors.prom_text import ParsedScrape, PromTextError, PromTextParser, Sample
+from collectors.prom_text import ParsedColumns, ParsedScrape, PromTextError, PromTextParser, Sample
 
 INF = math.inf
 
@@ -303,3 +303,52 @@ def test_a_known_series_with_a_timestamp_on_a_later_scrape_keeps_it():
     assert parser.parse('m{a="1"} 2 1700000000000\n').samples == [
         Sample("m", (("a", "1"),), 2.0, 1700000000000)
     ]
+
+
+# --- the columnar form the scraper uses --------------------------------------------------------
+
+
+def _as_columns(scrape: ParsedScrape) -> ParsedColumns:
+    return ParsedColumns(
+        scrape.types, [(s.name, s.labels) for s in scrape.samples], [s.value for s in scrape.samples]
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "types", "samples"), [case[1:] for case in PARSES], ids=[c[0] for c in PARSES]
+)
+def test_parse_columns_reads_what_parse_reads(text, types, samples):
+    parser = PromTextParser()
+    expected = _as_columns(ParsedScrape(types, samples))
+    assert parser.parse_columns(text) == expected
+    assert parser.parse_columns(text) == expected  # the cached path agrees
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "reason"), [case[1:] for case in GARBAGE], ids=[c[0] for c in GARBAGE]
+)
+def test_parse_columns_refuses_garbage_as_parse_does(text, line, reason):
+    with pytest.raises(PromTextError) as raised:
+        PromTextParser().parse_columns(text)
+    assert raised.value.line == line
+    assert reason in raised.value.reason
+
+
+def test_parse_and_parse_columns_share_a_parser_without_stale_values():
+    parser = PromTextParser()
+    key = ("jobs_total", (("queue", "emails"),))
+    for value, columnar in [(1.0, False), (2.0, True), (2.0, False), (3.0, False), (3.0, True), (4.0, True)]:
+        text = f'jobs_total{{queue="emails"}} {value}\n'
+        if columnar:
+            assert parser.parse_columns(text) == ParsedColumns({}, [key], [value])
+        else:
+            assert parser.parse(text).samples == [Sample(*key, value, None)]
+    assert parser.parse('jobs_total{queue="emails"} 4.0\n').samples == [Sample(*key, 4.0, None)]
+
+
+def test_parse_columns_reuses_one_key_object_per_series_across_scrapes():
+    parser = PromTextParser()
+    text = generate_latest(_registry()).decode()
+    first, second = parser.parse_columns(text), parser.parse_columns(text)
+    assert _as_columns(parser.parse(text)) == second
+    assert all(a is b for a, b in zip(first.series, second.series, strict=True))

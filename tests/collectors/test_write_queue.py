@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 from prometheus_client import CollectorRegistry
 
+from collectors.normalise import PointColumns
 from collectors.write_queue import QueueFull, WriteQueue
 from store.duckdb_store import DuckDBStore
-from store.model import LogRecord
+from store.model import Datapoint, LogRecord
 
 
 def _logs(n: int) -> list[LogRecord]:
@@ -51,4 +52,38 @@ def test_a_failing_commit_is_reported_to_its_callers_and_the_writer_carries_on(s
     with pytest.raises(AttributeError):
         bad.result(timeout=10)
     assert queue.submit("logs", _logs(1)).result(timeout=10) == 1
+    queue.close()
+
+
+def test_datapoints_as_lists_and_as_columns_are_committed_together_in_order(store):
+    queue = WriteQueue(store, CollectorRegistry())  # not started: both wait, then commit as one group
+    tags = {"name": "m", "nf.app": "cdn"}
+    columns = PointColumns()
+    columns.add(tags, 20_000, 2.0)
+    first = queue.submit("datapoints", [Datapoint(tags, 10_000, 1.0)])
+    second = queue.submit("datapoints", columns)
+    queue.start()
+    assert (first.result(timeout=10), second.result(timeout=10)) == (1, 1)
+    rows = store.cursor().execute("SELECT ts, value FROM points ORDER BY ts").fetchall()
+    assert rows == [(10_000, 1.0), (20_000, 2.0)]
+    queue.close()
+
+
+def test_a_bad_datapoints_batch_fails_its_callers_and_the_writer_carries_on(store):
+    queue = WriteQueue(store, CollectorRegistry())
+    queue.start()
+    with pytest.raises(TypeError):
+        queue.submit("datapoints", [object()]).result(timeout=10)
+    assert queue.submit("logs", _logs(1)).result(timeout=10) == 1
+    queue.close()
+
+
+def test_a_submitter_that_stops_waiting_does_not_stop_the_writer(store):
+    queue = WriteQueue(store, CollectorRegistry())  # not started: the first submission waits
+    abandoned = queue.submit("logs", _logs(3))
+    assert abandoned.cancel()  # what asyncio.wrap_future does when the awaiting task is cancelled
+    queue.start()
+    assert queue.submit("logs", _logs(1)).result(timeout=10) == 1
+    row = store.cursor().execute("SELECT count(*) FROM logs").fetchone()
+    assert row is not None and row[0] == 4  # the abandoned items were committed all the same
     queue.close()

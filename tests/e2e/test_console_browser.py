@@ -62,6 +62,18 @@ def console_url(tmp_path):
         except subprocess.TimeoutExpired:
             process.kill()
         server.stop()
+    # The console stops with its process: nothing is left serving the port.
+    eventually(lambda: _refused(port), timeout_s=20, what="the console to stop")
+
+
+def _refused(port: int) -> bool:
+    try:
+        httpx.get(f"http://127.0.0.1:{port}/_stcore/health", timeout=1)
+    except httpx.ConnectError:
+        return True
+    except httpx.HTTPError:
+        return False
+    return False
 
 
 def test_the_status_page_loads_in_chromium_and_shows_the_server_s_figures(console_url, tmp_path):
