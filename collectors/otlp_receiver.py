@@ -21,7 +21,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from collectors.otlp_decode import DecodedSpans, OtlpDecodeError, decode_json, decode_protobuf
+from collectors.otlp_decode import DecodedSpans, OtlpDecodeError, decode_protobuf
+from collectors.otlp_json import decode_json
 from collectors.write_queue import QueueFull, WriteQueue
 from store.model import Span
 
