@@ -103,6 +103,9 @@ class Scraper:
         self._failures = Counter(
             "watchfloor_scrape_failures", "Failed scrapes, by target.", ["target"], registry=registry
         )
+        self._samples = Counter(
+            "watchfloor_scrape_samples", "Samples read from good scrapes, all targets.", registry=registry
+        )
         self._duration = Histogram(
             "watchfloor_scrape_cycle_seconds", "Time to scrape every target once.", registry=registry
         )
@@ -168,6 +171,8 @@ class Scraper:
         if error is not None:
             health.samples = 0
             self._failures.labels(health.url).inc()
+        else:
+            self._samples.inc(health.samples)
         gauges = normaliser.record_scrape(
             scraped_at, up=error is None, duration_s=duration, samples=health.samples
         )

@@ -162,6 +162,7 @@ def test_a_down_target_and_a_garbage_target_are_down_with_reasons_and_the_good_o
     assert _values(store, ("name", "http_requests"), ("nf.app", "good"), ("status", "200"), steps=2)[1] == 3.0
     samples = _values(store, ("name", "scrape_samples_scraped"), ("nf.app", "good"), start=T0, steps=2)
     assert samples[1] == health["good"].samples
+    assert registry.get_sample_value("watchfloor_scrape_samples_total") == 2 * health["good"].samples
 
 
 def test_a_slow_target_times_out_without_holding_up_the_others(store, exporter):
