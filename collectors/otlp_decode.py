@@ -1,9 +1,10 @@
 """Decode binary OTLP ``ExportTraceServiceRequest`` bodies into :class:`Span` values.
 
 ``protocols.md`` §4; the JSON form is in :mod:`collectors.otlp_json`, and both share the
-result type and the span checks defined here. A body that cannot be read at all raises :class:`OtlpDecodeError` (the receiver answers
-400); a span that can be read but is invalid (ids of the wrong length or all zero, an end
-before its start) is left out and counted, and the receiver answers ``partialSuccess``.
+result type and the span checks defined here. A body that cannot be read at all raises
+:class:`OtlpDecodeError` (the receiver answers 400); a span that can be read but is invalid
+(ids of the wrong length or all zero, an end before its start) is left out and counted,
+and the receiver answers ``partialSuccess``.
 """
 
 from __future__ import annotations
