@@ -87,6 +87,7 @@ class Scraper:
         registry: CollectorRegistry,
         *,
         step_ms: int,
+        interval_ms: int | None = None,
         timeout_s: float = 5.0,
         concurrency: int = 32,
         clock: Callable[[], float] = time.time,
@@ -95,6 +96,9 @@ class Scraper:
         self._targets = targets
         self._write_queue = write_queue
         self._step_ms = step_ms
+        # Several scrapes a step are fine: the normaliser spreads counters and keeps the
+        # last gauge. Default: one scrape at each step boundary.
+        self._interval_ms = interval_ms or step_ms
         self._timeout_s = timeout_s
         self._slots = asyncio.Semaphore(concurrency)
         self._clock = clock
@@ -111,13 +115,13 @@ class Scraper:
         )
 
     async def run(self) -> None:
-        """Scrape at every step boundary until cancelled."""
+        """Scrape at every interval boundary until cancelled."""
         async with httpx.AsyncClient(
             transport=self._transport, timeout=self._timeout_s, headers={"Accept": ACCEPT}
         ) as client:
             while True:
-                step_s = self._step_ms / 1000
-                await asyncio.sleep(step_s - (self._clock() % step_s))
+                interval_s = self._interval_ms / 1000
+                await asyncio.sleep(interval_s - (self._clock() % interval_s))
                 with self._duration.time():
                     await self.scrape_once(client)
 

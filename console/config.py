@@ -38,6 +38,7 @@ class ServerConfig:
     port: int = 7070
     data_dir: Path = Path("var")
     step_ms: int = 60_000  # Atlas's default step; the demo uses 10 s
+    scrape_interval_ms: int | None = None  # default: the step (one scrape per step)
     scrape_timeout_s: float = 5.0
     scrape_concurrency: int = 32
     # The fleet map written by `watchfloor fleet` (default <data>/fleet.json); its instances
@@ -96,6 +97,8 @@ def redact_url(url: str) -> str:
 
 def _coerce(key: str, value: Any) -> Any:
     kind = str(_SCALARS[key])
+    if value is None and "None" in kind:
+        return None
     if "tuple" in kind:  # a YAML list, or a comma-separated environment value
         items = value.split(",") if isinstance(value, str) else value
         if not isinstance(items, list | tuple) or not all(isinstance(i, str) for i in items):
@@ -163,4 +166,6 @@ def load_config(
     config = ServerConfig(**settings)
     if config.step_ms < 1_000:
         raise ConfigError("step_ms: must be at least 1000")
+    if config.scrape_interval_ms is not None and not 1_000 <= config.scrape_interval_ms <= config.step_ms:
+        raise ConfigError("scrape_interval_ms: must be between 1000 and step_ms")
     return config

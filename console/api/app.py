@@ -71,6 +71,7 @@ class Server:
             self.write_queue,
             self.registry,
             step_ms=config.step_ms,
+            interval_ms=config.scrape_interval_ms,
             timeout_s=config.scrape_timeout_s,
             concurrency=config.scrape_concurrency,
             clock=clock,

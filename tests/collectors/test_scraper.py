@@ -227,3 +227,18 @@ def test_targets_removed_from_configuration_stop_being_tracked(store, exporter):
         assert scraper.health == {}
     finally:
         queue.close()
+
+
+def test_several_scrapes_a_step_still_give_one_rate_per_step(store, exporter):
+    clock = Clock(T0)
+    scraper, queue, _ = _scraper(
+        store, [Target(f"{exporter.url}/", {"nf.app": "cdn"})], clock, interval_ms=2_500
+    )
+
+    def traffic(round_number: int) -> None:
+        if round_number > 0:
+            exporter.requests.labels("200").inc(5)  # 5 per 2.5 s scrape: 2 per second
+
+    _rounds(scraper, clock, [T0 + 2.5 * n for n in range(13)], traffic)
+    queue.close()
+    assert _values(store, ("name", "http_requests"), ("status", "200"), steps=3) == [2.0, 2.0, 2.0]

@@ -55,6 +55,7 @@ def test_targets_and_retention_come_from_the_file(tmp_path):
         ("targets:\n  - tags: {}\n", {}, "targets[0].url: required"),
         ("targets:\n  - url: x\n    tags: {a: 1}\n", {}, "targets[0].tags"),
         ("retention: {forever: 1}\n", {}, "retention:"),
+        ("step_ms: 60000\nscrape_interval_ms: 90000\n", {}, "scrape_interval_ms: must be between"),
         ("- a list\n", {}, "the top level must be a mapping"),
         ("port: [unclosed\n", {}, "watchfloor.yaml"),
     ],
