@@ -47,6 +47,9 @@ class ServerConfig:
     targets: tuple[ScrapeTarget, ...] = ()
     write_queue_capacity: int = 200_000
     otlp_max_body_bytes: int = 64 * 1024 * 1024
+    # Graph queries over these are refused with a 400 explaining the limit, never an OOM.
+    graph_max_series: int = 10_000
+    graph_max_points: int = 5_000_000
     api_token: str | None = field(default=None, repr=False)  # a secret: never logged or answered
     retention: Retention = field(default_factory=Retention)
     # Elasticsearch puller: off unless a URL and indices are set. The API key is a secret.
