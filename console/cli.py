@@ -113,7 +113,10 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--console-port", type=int, default=8501, help="console port (default 8501)")
     up.add_argument("--no-console", action="store_true", help="start the server and fleet only")
     up.add_argument(
-        "--step", type=_duration, default=10.0, help="metrics step (default 10s, so charts move quickly)"
+        "--step",
+        type=_duration,
+        default=None,
+        help="metrics step (default 10s, unless --config or WATCHFLOOR_STEP_MS set one)",
     )
     console = sub.add_parser("console", help="run the console (Streamlit) against a running server")
     console.add_argument(

@@ -78,7 +78,7 @@ class ServerConfig:
         shown["es_pull_indices"] = list(self.es_pull_indices)
         shown["data_dir"] = str(self.data_dir)
         shown["fleet_file"] = None if self.fleet_file is None else str(self.fleet_file)
-        shown["targets"] = [{"url": t.url, "tags": dict(t.tags)} for t in self.targets]
+        shown["targets"] = [{"url": redact_url(t.url), "tags": dict(t.tags)} for t in self.targets]
         shown["retention"] = dataclasses.asdict(self.retention)
         return shown
 
@@ -90,11 +90,14 @@ _SCALARS = {
 
 def redact_url(url: str) -> str:
     """The URL with any ``user:password@`` replaced, for answers and log lines."""
-    parts = urlsplit(url)
-    if parts.username is None and parts.password is None:
-        return url
-    host = parts.hostname or ""
-    netloc = f"***@{host}:{parts.port}" if parts.port else f"***@{host}"
+    try:
+        parts = urlsplit(url)
+        if parts.username is None and parts.password is None:
+            return url
+        host = parts.hostname or ""
+        netloc = f"***@{host}:{parts.port}" if parts.port else f"***@{host}"
+    except ValueError:  # an unreadable URL (a bad port): show nothing of it
+        return "***"
     return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
 
 
@@ -109,6 +112,9 @@ def _coerce(key: str, value: Any) -> Any:
         return tuple(i.strip() for i in items if i.strip())
     try:
         if "int" in kind and "Path" not in kind:
+            # int(10500.7) would silently truncate; a setting that is not whole is a mistake.
+            if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+                raise ValueError(value)
             return int(value)
         if "float" in kind:
             return float(value)
@@ -162,13 +168,51 @@ def load_config(
     if "targets" in values:
         settings["targets"] = _targets(values["targets"])
     if "retention" in values:
-        try:
-            settings["retention"] = Retention(**values["retention"])
-        except TypeError as error:
-            raise ConfigError(f"retention: {error}") from None
+        settings["retention"] = _retention(values["retention"])
+    if settings.get("api_token") == "":
+        settings["api_token"] = None  # an empty token would demand "Bearer " and show as unset
     config = ServerConfig(**settings)
+    _check(config)
+    return config
+
+
+def _retention(raw: Any) -> Retention:
+    if not isinstance(raw, dict):
+        raise ConfigError("retention: must map signals to milliseconds")
+    known = {f.name for f in dataclasses.fields(Retention)}
+    values = {}
+    for key, value in raw.items():
+        if key not in known:
+            raise ConfigError(f"retention.{key}: unknown; expected one of {', '.join(sorted(known))}")
+        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+            raise ConfigError(f"retention.{key}: {value!r} must be a positive whole number of milliseconds")
+        values[key] = value
+    retention = Retention(**values)
+    if retention.metrics_raw_ms <= retention.rollup_grace_ms:
+        raise ConfigError("retention.metrics_raw_ms: must be longer than rollup_grace_ms, or data is lost")
+    return retention
+
+
+def _check(config: ServerConfig) -> None:
+    """Ranges the types alone do not say; ConfigError names the setting."""
     if config.step_ms < 1_000:
         raise ConfigError("step_ms: must be at least 1000")
     if config.scrape_interval_ms is not None and not 1_000 <= config.scrape_interval_ms <= config.step_ms:
         raise ConfigError("scrape_interval_ms: must be between 1000 and step_ms")
-    return config
+    if not 0 <= config.port <= 65_535:
+        raise ConfigError(f"port: {config.port} is not a TCP port (0-65535)")
+    for name in (
+        "scrape_concurrency",
+        "write_queue_capacity",
+        "otlp_max_body_bytes",
+        "graph_max_series",
+        "graph_max_points",
+        "es_pull_page_size",
+    ):
+        if getattr(config, name) < 1:
+            raise ConfigError(f"{name}: must be at least 1")
+    for name in ("scrape_timeout_s", "es_pull_interval_s"):
+        if not getattr(config, name) > 0:
+            raise ConfigError(f"{name}: must be more than 0")
+    if config.es_pull_lag_s < 0:
+        raise ConfigError("es_pull_lag_s: must not be negative")

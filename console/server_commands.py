@@ -64,7 +64,7 @@ def up(args: argparse.Namespace) -> int:
             host=host,
             server_port=args.port,
             console_port=args.console_port,
-            step_s=args.step,
+            step_s=_demo_step(args),
             config=Path(args.config) if args.config else None,
             console=not args.no_console,
         )
@@ -81,6 +81,16 @@ def up(args: argparse.Namespace) -> int:
         return run_fleet(args, "Watchfloor demo is up.", stack.where_to_look())
     finally:
         stack.stop()
+
+
+def _demo_step(args: argparse.Namespace) -> float | None:
+    """The step ``up`` asks for: the flag; else none when a config file or the environment
+    may set one (flag > env > file holds); else the demo's 10 s."""
+    if args.step is not None:
+        return float(args.step)
+    if args.config or os.environ.get("WATCHFLOOR_STEP_MS"):
+        return None
+    return 10.0
 
 
 def console(args: argparse.Namespace) -> int:

@@ -33,7 +33,7 @@ class StackOptions:
     host: str = "127.0.0.1"
     server_port: int = 7070
     console_port: int = 8501
-    step_s: float = 10.0  # the demo's step: charts move within minutes
+    step_s: float | None = 10.0  # the demo's step: charts move within minutes; None: the server's own
     config: Path | None = None
     console: bool = True
 
@@ -98,7 +98,9 @@ class Stack:
         """Start the server and wait for its health; then the console. Raises RuntimeError saying why."""
         o = self.options
         command = [sys.executable, "-m", "console.cli", "serve", "--data", str(o.data_dir)]
-        command += ["--host", o.host, "--port", str(o.server_port), "--step", f"{o.step_s:g}s"]
+        command += ["--host", o.host, "--port", str(o.server_port)]
+        if o.step_s is not None:
+            command += ["--step", f"{o.step_s:g}s"]
         if o.config is not None:
             command += ["--config", str(o.config)]
         self._server = self._spawn("server", command)

@@ -54,7 +54,14 @@ def test_targets_and_retention_come_from_the_file(tmp_path):
         ("targets: {url: x}\n", {}, "targets: must be a list"),
         ("targets:\n  - tags: {}\n", {}, "targets[0].url: required"),
         ("targets:\n  - url: x\n    tags: {a: 1}\n", {}, "targets[0].tags"),
-        ("retention: {forever: 1}\n", {}, "retention:"),
+        ("retention: {forever: 1}\n", {}, "retention.forever: unknown"),
+        ("retention: {metrics_raw_ms: 2d}\n", {}, "retention.metrics_raw_ms: '2d' must be a positive"),
+        ("retention: {metrics_raw_ms: 1000}\n", {}, "must be longer than rollup_grace_ms"),
+        ("step_ms: 10500.7\n", {}, "step_ms: 10500.7 is not a valid int"),
+        ("port: 99999\n", {}, "port: 99999 is not a TCP port"),
+        ("scrape_concurrency: 0\n", {}, "scrape_concurrency: must be at least 1"),
+        ("scrape_timeout_s: -1\n", {}, "scrape_timeout_s: must be more than 0"),
+        ("write_queue_capacity: 0\n", {}, "write_queue_capacity: must be at least 1"),
         ("step_ms: 60000\nscrape_interval_ms: 90000\n", {}, "scrape_interval_ms: must be between"),
         ("- a list\n", {}, "the top level must be a mapping"),
         ("port: [unclosed\n", {}, "watchfloor.yaml"),
@@ -80,3 +87,18 @@ def test_the_documented_example_file_loads():
     assert config.targets[0].tags["nf.app"] == "node-exporter"
     assert config.retention == ServerConfig().retention
     assert config.es_pull_url is None and config.es_pull_indices == ()
+
+
+def test_an_empty_token_means_no_token():
+    assert load_config(None, environ={"WATCHFLOOR_API_TOKEN": ""}).api_token is None
+
+
+def test_credentials_in_urls_are_redacted_everywhere_the_config_is_shown(tmp_path):
+    path = _file(
+        tmp_path,
+        "targets:\n  - url: http://admin:s3cret@10.0.0.5:9100/metrics\n"
+        "es_pull_url: https://elastic:pa55@es.internal:99999\n",
+    )
+    shown = str(load_config(path, environ={}).redacted())
+    assert "s3cret" not in shown and "pa55" not in shown
+    assert "http://***@10.0.0.5:9100/metrics" in shown
