@@ -197,6 +197,9 @@ def _check(config: ServerConfig) -> None:
     """Ranges the types alone do not say; ConfigError names the setting."""
     if config.step_ms < 1_000:
         raise ConfigError("step_ms: must be at least 1000")
+    if 60_000 % config.step_ms and config.step_ms % 60_000:
+        # Rollups are by the minute: a step must fit a minute a whole number of times, or the reverse.
+        raise ConfigError("step_ms: must divide a minute (1000 … 30000) or be a whole number of minutes")
     if config.scrape_interval_ms is not None and not 1_000 <= config.scrape_interval_ms <= config.step_ms:
         raise ConfigError("scrape_interval_ms: must be between 1000 and step_ms")
     if not 0 <= config.port <= 65_535:

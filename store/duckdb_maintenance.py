@@ -99,11 +99,15 @@ class MaintenanceMixin:
                 raise
 
     def enforce_retention(self, now_ms: int) -> None:
-        """Delete what each signal's retention no longer keeps."""
+        """Delete what each signal's retention no longer keeps.
+
+        Step data and 1 m rollups are kept until the next coarser rollup has taken them in,
+        whatever their retention says: a short retention must not lose data before its rollup.
+        """
         r = self.retention
         deletes = [
-            ("DELETE FROM points WHERE ts <= ?", now_ms - r.metrics_raw_ms),
-            ("DELETE FROM points_1m WHERE ts <= ?", now_ms - r.metrics_1m_ms),
+            ("DELETE FROM points WHERE ts <= ?", min(now_ms - r.metrics_raw_ms, self.watermark("1m"))),
+            ("DELETE FROM points_1m WHERE ts <= ?", min(now_ms - r.metrics_1m_ms, self.watermark("1h"))),
             ("DELETE FROM points_1h WHERE ts <= ?", now_ms - r.metrics_1h_ms),
             ("DELETE FROM spans WHERE end_ns <= ?", (now_ms - r.spans_ms) * 1_000_000),
             ("DELETE FROM logs WHERE timestamp_ns <= ?", (now_ms - r.logs_ms) * 1_000_000),

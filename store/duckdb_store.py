@@ -121,13 +121,17 @@ class DuckDBStore(MaintenanceMixin, ReadsMixin):
                 hit[1] if (hit := cached_id(id(t))) is not None and hit[0] is t else series_id(t, new)
                 for t in tags
             ]
-            batch = pa.table(
-                {
-                    "series_id": pa.array(series_ids, pa.int64()),
-                    "ts": pa.array(timestamps, pa.int64()),
-                    "value": pa.array(values, pa.float64()),
-                }
-            )
+            try:
+                batch = pa.table(
+                    {
+                        "series_id": pa.array(series_ids, pa.int64()),
+                        "ts": pa.array(timestamps, pa.int64()),
+                        "value": pa.array(values, pa.float64()),
+                    }
+                )
+            except Exception:
+                self._forget(new)  # ids handed out for this batch were never stored
+                raise
             connection = self._connection
             if not new:
                 _append(connection, "points", batch)  # one statement is atomic on its own
@@ -139,13 +143,17 @@ class DuckDBStore(MaintenanceMixin, ReadsMixin):
                 connection.execute("COMMIT")
             except Exception:
                 connection.execute("ROLLBACK")
-                for _series_id, key, _ in new:  # keep memory and disk in step
-                    self._ids_by_key.pop(key, None)
-                self._ids_by_identity.clear()
+                self._forget(new)
                 raise
             for new_id, _, new_tags in new:
                 self.index.add(new_id, dict(new_tags))
         return len(series_ids)
+
+    def _forget(self, new: list[tuple[int, str, Mapping[str, str]]]) -> None:
+        """Take back series ids handed out for a write that failed: memory stays in step with disk."""
+        for _series_id, key, _ in new:
+            self._ids_by_key.pop(key, None)
+        self._ids_by_identity.clear()
 
     def _insert_series(self, new: list[tuple[int, str, Mapping[str, str]]]) -> None:
         rows = pa.table(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import hmac
 import logging
 import time
@@ -64,7 +65,11 @@ class Server:
         self.config = config
         self.clock = clock
         self.registry = CollectorRegistry()
-        self.store = DuckDBStore(config.database, retention=config.retention)
+        # A minute is sealed into its rollup only once its late points can no longer arrive:
+        # span-derived points come a step after their bucket closes.
+        grace_ms = max(config.retention.rollup_grace_ms, config.step_ms + 60_000)
+        retention = dataclasses.replace(config.retention, rollup_grace_ms=grace_ms)
+        self.store = DuckDBStore(config.database, retention=retention)
         self.write_queue = WriteQueue(self.store, self.registry, capacity=config.write_queue_capacity)
         self.scraper = Scraper(
             self._scrape_targets,

@@ -59,6 +59,7 @@ def test_targets_and_retention_come_from_the_file(tmp_path):
         ("retention: {metrics_raw_ms: 1000}\n", {}, "must be longer than rollup_grace_ms"),
         ("step_ms: 10500.7\n", {}, "step_ms: 10500.7 is not a valid int"),
         ("port: 99999\n", {}, "port: 99999 is not a TCP port"),
+        ("step_ms: 90000\n", {}, "step_ms: must divide a minute"),
         ("scrape_concurrency: 0\n", {}, "scrape_concurrency: must be at least 1"),
         ("scrape_timeout_s: -1\n", {}, "scrape_timeout_s: must be more than 0"),
         ("write_queue_capacity: 0\n", {}, "write_queue_capacity: must be at least 1"),

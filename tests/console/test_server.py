@@ -222,3 +222,12 @@ def test_span_search_pages_newest_first_without_gaps_or_repeats(server):
     assert sorted(seen) == [f"{n:016x}" for n in range(9)] and len(seen) == 9
     bad = httpx.get(f"{server.url}/api/v1/traces", params={"cursor": "nonsense"})
     assert bad.status_code == 400 and bad.json()["errors"][0]["field"] == "cursor"
+
+
+def test_rollups_wait_longer_than_a_step_for_late_points(tmp_path):
+    running = RunningServer(tmp_path / "s", step_ms=300_000)
+    try:
+        # Span-derived points land a step after their bucket: sealing sooner would lose them.
+        assert running.store.retention.rollup_grace_ms == 360_000
+    finally:
+        running.stop()

@@ -131,7 +131,12 @@ def test_retention_deletes_each_signal_after_its_own_age(tmp_path):
         store.write_logs([_log(T0 * 1_000_000, "hello")])
         store.enforce_retention(T0 + HOUR_MS + 1)
         counts = [_scalar(store, f"SELECT count(*) FROM {t}") for t in ("points", "spans", "logs")]
+        assert counts == [1, 1, 1]  # step data waits for its rollup, whatever its age
+        store.roll_up(T0 + HOUR_MS + 1)
+        store.enforce_retention(T0 + HOUR_MS + 1)
+        counts = [_scalar(store, f"SELECT count(*) FROM {t}") for t in ("points", "spans", "logs")]
         assert counts == [0, 1, 1]
+        assert _scalar(store, "SELECT sum FROM points_1m") == 1.0
         store.enforce_retention(T0 + 3 * HOUR_MS + 1)
         counts = [_scalar(store, f"SELECT count(*) FROM {t}") for t in ("points", "spans", "logs")]
         assert counts == [0, 0, 0]
@@ -256,3 +261,20 @@ def test_the_simple_filter_reads_key_value_terms(store, text, matching):
     )
     found = store.series(parse_simple(text), T0, T0 + STEP, STEP)
     assert sorted(s.tags["nf.cluster"] for s in found) == matching
+
+
+def test_a_write_that_fails_leaves_no_phantom_series_behind(tmp_path):
+    path = tmp_path / "p.duckdb"
+    store = DuckDBStore(path)
+    with pytest.raises((TypeError, ValueError)):  # pyarrow refuses a string as a double
+        store.write_point_columns([{"name": "a"}], [T0 + STEP], ["oops"])  # type: ignore[list-item]
+    store.write_datapoints([Datapoint({"name": "a"}, T0 + STEP, 1.0)])
+    assert [list(s.values) for s in store.series(Eq("name", "a"), T0, T0 + STEP, STEP)] == [[1.0]]
+    store.close()
+    again = DuckDBStore(path)
+    try:
+        again.write_datapoints([Datapoint({"name": "b"}, T0 + STEP, 7.0)])
+        assert list(again.series(Eq("name", "b"), T0, T0 + STEP, STEP)[0].values) == [7.0]
+        assert list(again.series(Eq("name", "a"), T0, T0 + STEP, STEP)[0].values) == [1.0]
+    finally:
+        again.close()
