@@ -29,7 +29,7 @@ from collectors.scraper import Scraper, Target, fleet_targets
 from collectors.span_metrics import SpanMetrics
 from collectors.write_queue import QueueFull, WriteQueue
 from console.api.reads import read_router
-from console.config import ServerConfig
+from console.config import ServerConfig, redact_url
 from sample_services.errors import error_response, install_error_handlers
 from store.duckdb_store import DuckDBStore
 
@@ -181,7 +181,8 @@ class Server:
 
         @app.get("/api/v1/targets", tags=["read"])
         def targets() -> dict[str, Any]:
-            return {"targets": [h.view() for h in self.scraper.health.values()]}
+            views = [h.view() for h in self.scraper.health.values()]
+            return {"targets": [{**view, "url": redact_url(view["url"])} for view in views]}
 
         app.include_router(read_router(self.store, self.config.step_ms, self.clock))
         receiver = OtlpReceiver(

@@ -231,3 +231,18 @@ def test_rollups_wait_longer_than_a_step_for_late_points(tmp_path):
         assert running.store.retention.rollup_grace_ms == 360_000
     finally:
         running.stop()
+
+
+def test_credentials_in_target_urls_never_reach_an_answer(tmp_path):
+    from console.config import ScrapeTarget
+
+    target = ScrapeTarget("http://scraper:s3cret@127.0.0.1:9/metrics", {"nf.app": "edge"})
+    running = RunningServer(tmp_path / "s", step_ms=1_000, targets=(target,))
+    try:
+        shown = eventually(
+            lambda: httpx.get(f"{running.url}/api/v1/targets").json()["targets"], what="a scrape"
+        )
+        assert shown[0]["url"] == "http://***@127.0.0.1:9/metrics" and shown[0]["health"] == "down"
+        assert "s3cret" not in httpx.get(f"{running.url}/api/v1/config").text
+    finally:
+        running.stop()
