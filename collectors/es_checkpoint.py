@@ -31,7 +31,10 @@ def parse_iso_ns(text: str) -> int:
     if match is None:
         raise CheckpointError(f"not an ISO 8601 timestamp with a zone: {text[:64]!r}")
     whole, fraction, zone = match.groups()
-    seconds = datetime.fromisoformat(whole + ("+00:00" if zone == "Z" else zone)).timestamp()
+    try:
+        seconds = datetime.fromisoformat(whole + ("+00:00" if zone == "Z" else zone)).timestamp()
+    except (ValueError, OverflowError) as error:  # month 13, hour 25, a zone past year 1 or 9999
+        raise CheckpointError(f"not a valid date: {text[:64]!r} ({error})") from None
     return int(seconds) * 1_000_000_000 + int((fraction or "").ljust(9, "0"))
 
 

@@ -8,6 +8,10 @@ from the checkpoint: nothing is lost, nothing stored twice.
 
 Only documents with ``@timestamp <= now - lag`` are pulled: a document indexed a little
 after its timestamp would otherwise fall behind a checkpoint that already passed it.
+
+A document that cannot be converted (no ``_source``, an ``@timestamp`` the store cannot
+hold, say year 1000) is skipped, logged and counted, and the checkpoint moves past it: it
+never holds a pattern back. One pattern failing, however, never stops the others.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from urllib.parse import urlsplit, urlunsplit
 from elasticsearch import ApiError, Elasticsearch, TransportError
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
-from collectors.bulk_intake import DocumentError, ecs_get, log_record
+from collectors.bulk_intake import MAX_TIMESTAMP_NS, MIN_TIMESTAMP_NS, DocumentError, ecs_get, log_record
 from collectors.es_checkpoint import Checkpoint, CheckpointError, Position, format_iso_ns, parse_iso_ns
 from store.duckdb_store import DuckDBStore
 from store.model import LogRecord
@@ -73,17 +77,27 @@ def hit_record(hit: dict[str, Any]) -> LogRecord:
     """A search hit as a LogRecord, converted as the bulk intake converts a document.
 
     The bulk intake reads ``@timestamp`` through ``datetime`` (microseconds); an ISO value
-    with nanoseconds (``date_nanos``) keeps all of them here.
+    with nanoseconds (``date_nanos``) keeps all of them here. Raises DocumentError for a hit
+    that cannot be stored, whatever the reason.
     """
     source = hit.get("_source")
     if not isinstance(source, dict):
         raise DocumentError("the hit carries no _source")
-    record = log_record(json.dumps(source), str(hit["_index"]))
-    timestamp = ecs_get(source, "@timestamp")
     try:
-        return replace(record, timestamp_ns=parse_iso_ns(timestamp)) if isinstance(timestamp, str) else record
+        text = json.dumps(source)
+    except (ValueError, TypeError, RecursionError) as error:
+        raise DocumentError(f"the _source cannot be read ({type(error).__name__})") from None
+    record = log_record(text, str(hit.get("_index", "")))
+    timestamp = ecs_get(source, "@timestamp")
+    if not isinstance(timestamp, str):
+        return record
+    try:
+        ns = parse_iso_ns(timestamp)
     except CheckpointError:  # a form the bulk intake reads but not this strict parser
         return record
+    if not MIN_TIMESTAMP_NS <= ns <= MAX_TIMESTAMP_NS:  # at the edges nanoseconds can tip it over
+        raise DocumentError(f"@timestamp [{timestamp[:64]}] is out of the range the store can hold")
+    return replace(record, timestamp_ns=ns)
 
 
 class ElasticsearchPuller:
@@ -161,7 +175,8 @@ class ElasticsearchPuller:
     def pull_once(self) -> int:
         """Pull every pattern up to now - lag; answers the documents stored.
 
-        One failing pattern does not stop the others; PullError is raised after they ran.
+        One failing pattern, whatever the failure, does not stop the others; PullError is
+        raised after they ran.
         """
         stored = 0
         failures: list[PullError] = []
@@ -170,9 +185,15 @@ class ElasticsearchPuller:
                 stored += self.pull_index(pattern)
             except PullError as error:
                 failures.append(error)
-            except Exception:
+            except Exception as error:
                 self._failures.labels(pattern).inc()
-                raise
+                _log.exception("pulling %r from %s failed unexpectedly", pattern, self._where)
+                # The type only: an unexpected error's text might echo what it was given.
+                failure = PullError(
+                    f"pulling {pattern!r} failed unexpectedly ({type(error).__name__})", index=pattern
+                )
+                failure.__cause__ = error
+                failures.append(failure)
         if len(failures) == 1:
             raise failures[0]
         if failures:

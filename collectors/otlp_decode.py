@@ -3,8 +3,10 @@
 ``protocols.md`` §4; the JSON form is in :mod:`collectors.otlp_json`, and both share the
 result type and the span checks defined here. A body that cannot be read at all raises
 :class:`OtlpDecodeError` (the receiver answers 400); a span that can be read but is invalid
-(ids of the wrong length or all zero, an end before its start) is left out and counted,
-and the receiver answers ``partialSuccess``.
+(ids of the wrong length or all zero, an end before its start, a time outside
+``0 <= t < 2**63``, a kind outside 0–5 or a status code outside 0–2, which the store's
+columns cannot hold) is left out and counted, and the receiver answers ``partialSuccess``.
+Protobuf strings are valid UTF-8 by construction (the parser refuses others).
 """
 
 from __future__ import annotations
@@ -21,6 +23,9 @@ from store.model import Span
 _ZERO_TRACE = "0" * 32
 _ZERO_SPAN = "0" * 16
 _MAX_REASONS = 3  # how many distinct rejection reasons the errorMessage lists
+MAX_TIME_NS = 2**63  # exclusive: times are stored as int64
+SPAN_KINDS = frozenset(range(6))  # SPAN_KIND_UNSPECIFIED … SPAN_KIND_CONSUMER
+STATUS_CODES = frozenset(range(3))  # STATUS_CODE_UNSET, _OK, _ERROR
 
 
 class OtlpDecodeError(ValueError):
@@ -110,21 +115,30 @@ def decode_protobuf(body: bytes) -> DecodedSpans:
                 trace_id = span.trace_id.hex()
                 span_id = span.span_id.hex()
                 parent = span.parent_span_id.hex()
-                start, end = span.start_time_unix_nano, span.end_time_unix_nano
+                start, end = span.start_time_unix_nano, span.end_time_unix_nano  # fixed64: never < 0
+                kind = span.kind
+                status = span.status
+                code = status.code
                 if (
                     len(trace_id) != 32
                     or len(span_id) != 16
                     or (parent and len(parent) != 16)
                     or end < start
+                    or end >= MAX_TIME_NS
                     or trace_id == _ZERO_TRACE
                     or span_id == _ZERO_SPAN
+                    or kind not in SPAN_KINDS
+                    or code not in STATUS_CODES
                 ):
-                    out.reject(invalid_reason(trace_id, span_id, parent, start, end) or "invalid span")
+                    out.reject(
+                        invalid_reason(trace_id, span_id, parent, start, end)
+                        or enum_reason(kind, code)
+                        or "invalid span"
+                    )
                     continue
                 # Most spans have no events or links: test before building anything.
                 events = span.events
                 links = span.links
-                status = span.status
                 attributes = span.attributes
                 append(
                     Span(
@@ -132,11 +146,11 @@ def decode_protobuf(body: bytes) -> DecodedSpans:
                         span_id,
                         parent,
                         span.name,
-                        span.kind,
+                        kind,
                         start,
                         end,
                         service,
-                        status.code,
+                        code,
                         status.message,
                         _pb_attributes(attributes, seen) if attributes else {},
                         resource,
@@ -176,4 +190,15 @@ def invalid_reason(trace_id: str, span_id: str, parent: str, start: int, end: in
         return "parentSpanId must be empty or 8 bytes"
     if end < start:
         return "endTimeUnixNano is before startTimeUnixNano"
+    if start < 0 or end >= MAX_TIME_NS:
+        return "startTimeUnixNano and endTimeUnixNano must be at least 0 and below 2^63"
+    return None
+
+
+def enum_reason(kind: int, status_code: int) -> str | None:
+    """Why a span's kind or status code cannot be stored, or None."""
+    if kind not in SPAN_KINDS:
+        return f"kind {kind} is not a SpanKind (0 to 5)"
+    if status_code not in STATUS_CODES:
+        return f"status.code {status_code} is not a StatusCode (0 to 2)"
     return None

@@ -2,8 +2,10 @@
 
 Walked by hand rather than through ``google.protobuf.json_format``, which would read the
 hex ids as base64 without a word. Enums are integers (names are accepted too); 64-bit
-integers may be strings; unknown fields are ignored. Unreadable bodies raise
-:class:`OtlpDecodeError`; unreadable spans are rejected one by one (``partialSuccess``).
+integers may be strings; unknown fields are ignored. Unreadable bodies (not UTF-8, not
+JSON, nested too deeply, the wrong shape) raise :class:`OtlpDecodeError`; unreadable spans
+are rejected one by one (``partialSuccess``). Lone surrogates (``"\\ud800"``), which UTF-8
+cannot hold, are replaced by U+FFFD.
 """
 
 from __future__ import annotations
@@ -12,7 +14,8 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from collectors.otlp_decode import DecodedSpans, OtlpDecodeError, invalid_reason
+from collectors.body import may_hold_surrogates, scrub_surrogates
+from collectors.otlp_decode import DecodedSpans, OtlpDecodeError, enum_reason, invalid_reason
 from store.model import Span
 
 _HEX = frozenset("0123456789abcdef")
@@ -26,6 +29,8 @@ _KIND_NAMES = {
     "SPAN_KIND_CONSUMER": 5,
 }
 _STATUS_NAMES = {"STATUS_CODE_UNSET": 0, "STATUS_CODE_OK": 1, "STATUS_CODE_ERROR": 2}
+# What reading a malformed part of a span or resource may raise; it fails only that part.
+_UNREADABLE = (ValueError, TypeError, AttributeError, OverflowError, RecursionError)
 
 
 def _hex_id(value: Any, field_name: str, length: int) -> str:
@@ -72,7 +77,13 @@ def _json_value(value: Any) -> Any:
     if kind == "intValue":
         return _int(inner, "intValue")
     if kind == "doubleValue":
-        return float(inner)
+        # A number, or a string ("NaN", "Infinity", "1.5") as proto3 JSON allows.
+        if isinstance(inner, bool) or not isinstance(inner, int | float | str):
+            raise ValueError("doubleValue must be a number")
+        try:
+            return float(inner)
+        except OverflowError:
+            raise ValueError("doubleValue is out of range") from None
     if kind == "bytesValue":
         return inner
     if kind == "arrayValue":
@@ -102,9 +113,17 @@ def _list(parent: Mapping[str, Any], key: str, where: str) -> list[Any]:
 def decode_json(body: bytes) -> DecodedSpans:
     """Decode a JSON ``ExportTraceServiceRequest`` (hex ids); raises OtlpDecodeError if it is not one."""
     try:
-        request = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as error:
+        text = body.decode()  # strict: undecodable bytes (raw surrogates among them) are refused
+    except UnicodeDecodeError as error:
+        raise OtlpDecodeError(f"body is not UTF-8: {error}") from None
+    try:
+        request = json.loads(text.removeprefix("\ufeff"))
+        if may_hold_surrogates(text):
+            request = scrub_surrogates(request)
+    except ValueError as error:
         raise OtlpDecodeError(f"body is not valid JSON: {error}") from None
+    except RecursionError:
+        raise OtlpDecodeError("body is not valid JSON: it is nested too deeply") from None
     if not isinstance(request, dict):
         raise OtlpDecodeError("body must be a JSON object with resourceSpans")
     out = DecodedSpans()
@@ -114,24 +133,33 @@ def decode_json(body: bytes) -> DecodedSpans:
             raise OtlpDecodeError(f"resourceSpans[{r}] must be an object")
         try:
             resource = _json_attributes((resource_spans.get("resource") or {}).get("attributes"))
-        except (ValueError, AttributeError) as error:
-            raise OtlpDecodeError(f"{where}resource: {error}") from None
-        service = str(resource.get("service.name", "unknown_service"))
+            service = str(resource.get("service.name", "unknown_service"))
+        except _UNREADABLE as error:
+            raise OtlpDecodeError(f"{where}resource: {_describe(error)}") from None
         for s, scope_spans in enumerate(_list(resource_spans, "scopeSpans", where)):
             if not isinstance(scope_spans, dict):
                 raise OtlpDecodeError(f"{where}scopeSpans[{s}] must be an object")
-            scope = str((scope_spans.get("scope") or {}).get("name", ""))
+            try:
+                scope = str((scope_spans.get("scope") or {}).get("name", ""))
+            except _UNREADABLE as error:
+                raise OtlpDecodeError(f"{where}scopeSpans[{s}].scope: {_describe(error)}") from None
             for span in _list(scope_spans, "spans", f"{where}scopeSpans[{s}]."):
                 try:
                     decoded = _json_span(span, service, resource, scope)
-                except (ValueError, TypeError, AttributeError) as error:
-                    out.reject(str(error))
+                except _UNREADABLE as error:
+                    out.reject(_describe(error))
                     continue
                 if isinstance(decoded, str):
                     out.reject(decoded)
                 else:
                     out.spans.append(decoded)
     return out
+
+
+def _describe(error: Exception) -> str:
+    if isinstance(error, RecursionError):
+        return "a value is nested too deeply"
+    return str(error)
 
 
 def _json_span(span: Any, service: str, resource: dict[str, Any], scope: str) -> Span | str:
@@ -146,6 +174,11 @@ def _json_span(span: Any, service: str, resource: dict[str, Any], scope: str) ->
     if problem is not None:
         return problem
     status = span.get("status") or {}
+    kind = _enum(span.get("kind"), _KIND_NAMES, "kind")
+    status_code = _enum(status.get("code"), _STATUS_NAMES, "status.code")
+    problem = enum_reason(kind, status_code)
+    if problem is not None:
+        return problem
     events = tuple(
         {
             "time_ns": _int(e.get("timeUnixNano"), "timeUnixNano"),
@@ -167,11 +200,11 @@ def _json_span(span: Any, service: str, resource: dict[str, Any], scope: str) ->
         span_id=span_id,
         parent_span_id=parent,
         name=str(span.get("name", "")),
-        kind=_enum(span.get("kind"), _KIND_NAMES, "kind"),
+        kind=kind,
         start_ns=start,
         end_ns=end,
         service=service,
-        status_code=_enum(status.get("code"), _STATUS_NAMES, "status.code"),
+        status_code=status_code,
         status_message=str(status.get("message", "")),
         attributes=_json_attributes(span.get("attributes")),
         resource=resource,

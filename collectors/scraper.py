@@ -1,7 +1,11 @@
 """The scrape loop: fetch every target's ``/metrics`` each step, normalise, hand to the store.
 
 Targets come from configuration and from the fleet map. One failing target (down, slow,
-serving garbage) only sets its own ``up`` to 0 with the reason; the others keep flowing.
+trickling, serving garbage or too much of it, a URL that cannot be fetched at all) only
+sets its own ``up`` to 0 with the reason; the others keep flowing. Each fetch has a whole
+deadline of ``timeout_s`` (httpx's own timeout applies to each read, so a target sending a
+byte now and then would hold a round up indefinitely) and its body a cap of
+``max_body_bytes``. The loop logs whatever goes wrong in a round and carries on.
 Parsing and normalising run in a worker thread so the server's event loop stays free. The
 points travel as columns (:class:`~collectors.normalise.PointColumns`) from the normaliser
 to the store: ``make bench`` (``bench/bench_scrape.py``) measures the CPU this path spends per
@@ -28,6 +32,12 @@ from collectors.write_queue import QueueFull, WriteQueue
 
 _log = logging.getLogger(__name__)
 ACCEPT = "text/plain;version=0.0.4;q=1,*/*;q=0.1"  # the classic format: cheaper to parse than OpenMetrics
+MAX_BODY_BYTES = 64 * 1024 * 1024
+_FLEET_KEYS = ("url", "app", "cluster", "instance")
+
+
+class _ScrapeFailed(Exception):
+    """A target answered, but not with an exposition to read; the message is its ``last_error``."""
 
 
 @dataclass(frozen=True)
@@ -42,15 +52,20 @@ def fleet_targets(path: Path | None) -> list[Target]:
         return []
     try:
         instances = json.loads(path.read_text())["instances"]
-    except (OSError, ValueError, KeyError, TypeError):
+        entries = list(instances)
+    except (OSError, ValueError, KeyError, TypeError, RecursionError):
         _log.warning("fleet map %s is unreadable; skipping it this round", path)
         return []
-    return [
-        Target(
-            f"{i['url']}/metrics", {"nf.app": i["app"], "nf.cluster": i["cluster"], "nf.node": i["instance"]}
-        )
-        for i in instances
-    ]
+    targets = []
+    for n, i in enumerate(entries):
+        if not isinstance(i, dict) or not all(isinstance(i.get(key), str) for key in _FLEET_KEYS):
+            _log.warning(
+                "fleet map %s: instance %d lacks one of %s; skipping it", path, n, ", ".join(_FLEET_KEYS)
+            )
+            continue
+        tags = {"nf.app": i["app"], "nf.cluster": i["cluster"], "nf.node": i["instance"]}
+        targets.append(Target(f"{i['url']}/metrics", tags))
+    return targets
 
 
 @dataclass
@@ -89,6 +104,7 @@ class Scraper:
         step_ms: int,
         interval_ms: int | None = None,
         timeout_s: float = 5.0,
+        max_body_bytes: int = MAX_BODY_BYTES,
         concurrency: int = 32,
         clock: Callable[[], float] = time.time,
         transport: httpx.AsyncBaseTransport | None = None,
@@ -100,6 +116,7 @@ class Scraper:
         # last gauge. Default: one scrape at each step boundary.
         self._interval_ms = interval_ms or step_ms
         self._timeout_s = timeout_s
+        self._max_body_bytes = max_body_bytes
         self._slots = asyncio.Semaphore(concurrency)
         self._clock = clock
         self._transport = transport
@@ -115,18 +132,24 @@ class Scraper:
         )
 
     async def run(self) -> None:
-        """Scrape at every interval boundary until cancelled."""
+        """Scrape at every interval boundary until cancelled; a round that fails is logged, not fatal."""
         async with httpx.AsyncClient(
             transport=self._transport, timeout=self._timeout_s, headers={"Accept": ACCEPT}
         ) as client:
             while True:
                 interval_s = self._interval_ms / 1000
                 await asyncio.sleep(interval_s - (self._clock() % interval_s))
-                with self._duration.time():
-                    await self.scrape_once(client)
+                try:
+                    with self._duration.time():
+                        await self.scrape_once(client)
+                except Exception:
+                    _log.exception("a scrape round failed; the next one runs as usual")
 
     async def scrape_once(self, client: httpx.AsyncClient) -> PointColumns:
-        """Scrape every current target once and submit what it yields; answers the points."""
+        """Scrape every current target once and submit what it yields; answers the points.
+
+        A failed commit is logged, not raised: the next round goes on.
+        """
         targets = {t.url: t for t in self._targets()}
         for url in list(self.health):
             if url not in targets:  # gone from configuration: stop tracking it
@@ -134,14 +157,23 @@ class Scraper:
         for url, target in targets.items():
             if url not in self.health:
                 self.health[url] = TargetHealth(url, target.tags)
-        results = await asyncio.gather(*(self._scrape(client, self.health[url]) for url in targets))
+        results = await asyncio.gather(
+            *(self._scrape(client, self.health[url]) for url in targets), return_exceptions=True
+        )
         points = PointColumns()
-        for batch in results:
+        for url, batch in zip(targets, results, strict=True):
+            if isinstance(batch, BaseException):
+                if not isinstance(batch, Exception):  # cancellation and the like go on up
+                    raise batch
+                _log.error("scraping %s failed", url, exc_info=(type(batch), batch, batch.__traceback__))
+                continue
             points.extend(batch)
         try:
             await asyncio.wrap_future(self._write_queue.submit("datapoints", points))
         except QueueFull:
             _log.warning("write queue full: dropped %d scraped points", len(points))
+        except Exception:  # logged by the write queue too; the next round goes on
+            _log.exception("committing %d scraped points failed", len(points))
         return points
 
     async def _scrape(self, client: httpx.AsyncClient, health: TargetHealth) -> PointColumns:
@@ -154,12 +186,15 @@ class Scraper:
         text = ""
         async with self._slots:
             try:
-                answer = await client.get(health.url)
-                if answer.status_code != 200:
-                    error = f"HTTP {answer.status_code}"
-                else:
-                    text = answer.text
+                async with asyncio.timeout(self._timeout_s):
+                    text = await self._fetch(client, health.url)
+            except _ScrapeFailed as failed:
+                error = str(failed)
+            except TimeoutError:
+                error = f"TimeoutError: no whole answer within {self._timeout_s:g} s"
             except httpx.HTTPError as failure:
+                error = f"{type(failure).__name__}: {failure}" if str(failure) else type(failure).__name__
+            except Exception as failure:  # an unfetchable URL (port 99999) and the like
                 error = f"{type(failure).__name__}: {failure}" if str(failure) else type(failure).__name__
         points = PointColumns()
         if error is None:
@@ -169,6 +204,10 @@ class Scraper:
                 )
             except PromTextError as garbage:
                 error = f"unparseable exposition: {garbage}"
+            except Exception as failure:
+                _log.exception("reading the exposition of %s failed", health.url)
+                error = f"reading the exposition failed: {type(failure).__name__}"
+                points = PointColumns()  # whatever was half added
         duration = time.perf_counter() - started
         health.up, health.last_error = error is None, error
         health.last_scrape_ms, health.last_duration_s = scraped_at, round(duration, 4)
@@ -182,6 +221,26 @@ class Scraper:
         )
         points.extend(gauges)
         return points
+
+    async def _fetch(self, client: httpx.AsyncClient, url: str) -> str:
+        """The exposition at ``url``, read up to the byte cap; raises _ScrapeFailed or httpx's errors."""
+        limit = self._max_body_bytes
+        async with client.stream("GET", url) as answer:
+            if answer.status_code != 200:
+                raise _ScrapeFailed(f"HTTP {answer.status_code}")
+            declared = answer.headers.get("content-length")
+            if declared is not None and declared.isdigit() and int(declared) > limit:
+                raise _ScrapeFailed(f"body over {limit} bytes")
+            chunks: list[bytes] = []
+            size = 0
+            async for chunk in answer.aiter_bytes():  # decompressed: the cap holds for gzip too
+                size += len(chunk)
+                if size > limit:
+                    raise _ScrapeFailed(f"body over {limit} bytes")
+                chunks.append(chunk)
+            encoding = answer.encoding or "utf-8"
+        body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        return body.decode(encoding, errors="replace")
 
 
 def _ingest(parser: PromTextParser, normaliser: Normaliser, text: str, at_ms: int, out: PointColumns) -> int:

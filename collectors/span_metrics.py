@@ -7,14 +7,30 @@ and canary analysis can use traces where a service exports no metrics.
 
 Spans are bucketed by end time; a bucket is emitted one step after it closes, and a span
 arriving later than that counts in the oldest bucket still open.
+
+Memory stays bounded whatever clients send:
+
+* a span ending more than ``max_future_steps`` steps after the clock's now is not bucketed
+  (it would open a bucket per far-future step, never flushed): it is dropped and counted
+  (``dropped_future``, ``watchfloor_span_metrics_dropped_spans{reason="future"}``);
+* at most ``max_keys`` distinct (service, operation, kind, status, cluster) keys are held
+  in the open buckets. Over that, a span with a new key counts under ``span.name="other"``
+  for its service, kind, status and cluster (``collapsed``,
+  ``watchfloor_span_metrics_other_spans``); those "other" keys may take a tenth more room,
+  and past that a span with a new key is dropped and counted (``dropped_overflow``,
+  ``reason="keys"``). The count starts over as buckets are emitted, so new names get in
+  again once the ones that crowded them out are gone.
 """
 
 from __future__ import annotations
 
 import bisect
 import threading
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+
+from prometheus_client import CollectorRegistry, Counter
 
 from store.model import Datapoint, Span
 
@@ -23,6 +39,9 @@ DURATION_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 
 _LE = [format(b, "g") for b in DURATION_BUCKETS] + ["+Inf"]
 KIND_NAMES = {0: "unspecified", 1: "internal", 2: "server", 3: "client", 4: "producer", 5: "consumer"}
 STATUS_NAMES = {0: "unset", 1: "ok", 2: "error"}
+MAX_KEYS = 10_000
+MAX_FUTURE_STEPS = 5
+OTHER = "other"  # the operation a span is counted under once the keys are at their cap
 
 
 @dataclass
@@ -36,18 +55,55 @@ class _Cell:
 class SpanMetrics:
     """Thread-safe accumulator: receivers call :meth:`observe`, one loop calls :meth:`flush`."""
 
-    def __init__(self, step_ms: int) -> None:
+    def __init__(
+        self,
+        step_ms: int,
+        *,
+        clock: Callable[[], float] = time.time,
+        max_keys: int = MAX_KEYS,
+        max_future_steps: int = MAX_FUTURE_STEPS,
+        registry: CollectorRegistry | None = None,
+    ) -> None:
         self._step_ms = step_ms
+        self._clock = clock
+        self._max_keys = max_keys
+        self._key_limit = max_keys + max(max_keys // 10, 1)  # room for the "other" keys
+        self._max_future_ms = max_future_steps * step_ms
         self._lock = threading.Lock()
         self._open: dict[int, dict[tuple[str, ...], _Cell]] = {}
+        self._keys: set[tuple[str, ...]] = set()  # every key of the open buckets
         self._closed_until = 0  # buckets ending at or before this have been emitted
         self._tags: dict[tuple[str, ...], dict[str, dict[str, str]]] = {}
+        self.dropped_future = 0
+        self.dropped_overflow = 0
+        self.collapsed = 0
+        registry = registry if registry is not None else CollectorRegistry()
+        self._dropped_counter = Counter(
+            "watchfloor_span_metrics_dropped_spans",
+            "Spans left out of span-derived metrics, by reason (future: ending too far ahead; "
+            "keys: over the cap of distinct keys).",
+            ["reason"],
+            registry=registry,
+        )
+        self._other_counter = Counter(
+            "watchfloor_span_metrics_other_spans",
+            'Spans counted under span.name="other" because the distinct keys were at their cap.',
+            registry=registry,
+        )
+        for reason in ("future", "keys"):
+            self._dropped_counter.labels(reason)
 
     def observe(self, spans: Iterable[Span]) -> None:
         step = self._step_ms
+        latest_ms = int(self._clock() * 1000) + self._max_future_ms
+        future = overflow = collapsed = 0
         with self._lock:
+            keys = self._keys
             for span in spans:
                 end_ms = span.end_ns // 1_000_000
+                if end_ms > latest_ms:
+                    future += 1
+                    continue
                 bucket = max(-(-end_ms // step) * step, self._closed_until + step)
                 key = (
                     span.service,
@@ -56,6 +112,14 @@ class SpanMetrics:
                     STATUS_NAMES.get(span.status_code, "unset"),
                     str(span.resource.get("nf.cluster", "")),
                 )
+                if key not in keys:
+                    if len(keys) >= self._max_keys:
+                        key = (key[0], OTHER, key[2], key[3], key[4])
+                        if key not in keys and len(keys) >= self._key_limit:
+                            overflow += 1
+                            continue
+                        collapsed += 1
+                    keys.add(key)
                 cell = self._open.setdefault(bucket, {}).setdefault(key, _Cell())
                 seconds = max(span.end_ns - span.start_ns, 0) / 1e9
                 cell.calls += 1
@@ -64,6 +128,15 @@ class SpanMetrics:
                 # Cumulative buckets, as Prometheus histograms expose them.
                 for index in range(bisect.bisect_left(DURATION_BUCKETS, seconds), len(_LE)):
                     cell.buckets[index] += 1
+            self.dropped_future += future
+            self.dropped_overflow += overflow
+            self.collapsed += collapsed
+        if future:
+            self._dropped_counter.labels("future").inc(future)
+        if overflow:
+            self._dropped_counter.labels("keys").inc(overflow)
+        if collapsed:
+            self._other_counter.inc(collapsed)
 
     def flush(self, now_ms: int) -> list[Datapoint]:
         """Emit every bucket that closed at least one step before ``now_ms``."""
@@ -73,17 +146,23 @@ class SpanMetrics:
             ready = sorted(b for b in self._open if b <= horizon)
             cells = [(b, self._open.pop(b)) for b in ready]
             self._closed_until = max(self._closed_until, horizon)
+            if cells:
+                self._keys = {key for by_key in self._open.values() for key in by_key}
         points: list[Datapoint] = []
         per_second = 1000.0 / step
+        used: dict[tuple[str, ...], dict[str, dict[str, str]]] = {}
         for bucket, by_key in cells:
             for key, cell in by_key.items():
-                tags = self._tag_sets(key)
+                tags = used.get(key) or self._tag_sets(key)
+                used[key] = tags
                 points.append(Datapoint(tags["calls"], bucket, cell.calls * per_second))
                 points.append(Datapoint(tags["count"], bucket, cell.calls * per_second))
                 points.append(Datapoint(tags["totalTime"], bucket, cell.total_s * per_second))
                 points.append(Datapoint(tags["max"], bucket, cell.max_s))
                 for le, count in zip(_LE, cell.buckets, strict=True):
                     points.append(Datapoint(tags[le], bucket, count * per_second))
+        if cells:
+            self._tags = used  # the keys still in use keep their dicts; the rest are let go
         return points
 
     def _tag_sets(self, key: tuple[str, ...]) -> dict[str, dict[str, str]]:

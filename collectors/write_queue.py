@@ -2,9 +2,11 @@
 
 Endpoints submit a batch and wait for its commit before answering, so whatever a client
 saw acknowledged is on disk. One writer thread drains the queue and commits batches of
-the same signal together (group commit). When the queue already holds ``capacity`` items,
-a submission is refused at once with :class:`QueueFull` (the endpoint answers 429/503 with
-``Retry-After``): memory stays bounded and clients back off.
+the same signal together (group commit); when such a group fails, each submission in it is
+committed again on its own, so one bad item fails only the submission that carried it.
+When the queue already holds ``capacity`` items, a submission is refused at once with
+:class:`QueueFull` (the endpoint answers 429/503 with ``Retry-After``): memory stays
+bounded and clients back off.
 
 Datapoints are gathered as columns (:class:`~collectors.normalise.PointColumns`), whether
 they were submitted as columns (the scraper) or as Datapoint lists, and written with
@@ -123,8 +125,52 @@ class WriteQueue:
                 return
 
     def _commit(self, signal: str, entries: list[tuple[str, Sequence[Any], Future[int]]]) -> None:
+        """Commit the entries together; if that fails, each on its own, so only a guilty one fails.
+
+        Every future is settled after its own items' commit (or last failed try), never before.
+        """
         if not entries:
             return
+        count = sum(len(batch) for _, batch, _ in entries)
+        try:
+            error = self._attempt(signal, entries)
+            if error is None:
+                return
+            if len(entries) > 1:
+                _log.warning(
+                    "committing %d %s of %d submissions together failed (%s: %s); committing each alone",
+                    count,
+                    signal,
+                    len(entries),
+                    type(error).__name__,
+                    error,
+                )
+                for entry in entries:
+                    self._commit_alone(signal, entry)
+                return
+            self._fail(signal, entries[0], error)
+        finally:
+            with self._lock:
+                self._pending -= count
+
+    def _commit_alone(self, signal: str, entry: tuple[str, Sequence[Any], Future[int]]) -> None:
+        error = self._attempt(signal, [entry])
+        if error is not None:
+            self._fail(signal, entry, error)
+
+    def _fail(self, signal: str, entry: tuple[str, Sequence[Any], Future[int]], error: Exception) -> None:
+        _log.error(
+            "committing %d %s failed",
+            len(entry[1]),
+            signal,
+            exc_info=(type(error), error, error.__traceback__),
+        )
+        _settle(entry[2], error)
+
+    def _attempt(
+        self, signal: str, entries: list[tuple[str, Sequence[Any], Future[int]]]
+    ) -> Exception | None:
+        """One commit of ``entries``: on success their futures resolve; on failure the error is answered."""
         count = sum(len(batch) for _, batch, _ in entries)
         try:
             items: Sequence[Any]
@@ -137,16 +183,11 @@ class WriteQueue:
                 items = [item for _, batch, _ in entries for item in batch]
             self._writers[signal](items)
         except Exception as error:  # the writer must survive a bad batch and say so to each caller
-            _log.exception("committing %d %s failed", count, signal)
-            for _, _, future in entries:
-                _settle(future, error)
-        else:
-            self._written.labels(signal).inc(count)
-            for _, batch, future in entries:
-                _settle(future, len(batch))
-        finally:
-            with self._lock:
-                self._pending -= count
+            return error
+        self._written.labels(signal).inc(count)
+        for _, batch, future in entries:
+            _settle(future, len(batch))
+        return None
 
     def _write_datapoints(self, points: Sequence[Any]) -> int:
         assert isinstance(points, PointColumns)  # _commit gathers datapoints as columns

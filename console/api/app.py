@@ -81,7 +81,7 @@ class Server:
             concurrency=config.scrape_concurrency,
             clock=clock,
         )
-        self.span_metrics = SpanMetrics(config.step_ms)
+        self.span_metrics = SpanMetrics(config.step_ms, clock=clock, registry=self.registry)
         self._loops: list[Callable[[], Coroutine[Any, Any, None]]] = [
             self._maintain,
             self.scraper.run,
@@ -133,11 +133,14 @@ class Server:
         step_s = self.config.step_ms / 1000
         while True:
             await asyncio.sleep(step_s - (self.clock() % step_s) + 0.05)
-            points = self.span_metrics.flush(int(self.clock() * 1000))
             try:
-                await asyncio.wrap_future(self.write_queue.submit("datapoints", points))
-            except QueueFull:
-                _log.warning("write queue full: dropped %d span-derived points", len(points))
+                points = self.span_metrics.flush(int(self.clock() * 1000))
+                try:
+                    await asyncio.wrap_future(self.write_queue.submit("datapoints", points))
+                except QueueFull:
+                    _log.warning("write queue full: dropped %d span-derived points", len(points))
+            except Exception:  # one bad step must not end span-derived metrics for good
+                _log.exception("storing span-derived metrics failed; the next step goes on")
 
     @asynccontextmanager
     async def _lifespan(self, _: FastAPI) -> AsyncIterator[None]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 from typing import Any
@@ -9,8 +10,11 @@ from typing import Any
 import httpx
 import pytest
 from elasticsearch import Elasticsearch
+from starlette.applications import Starlette
 
-from collectors.bulk_intake import ecs_get
+from collectors.bulk_intake import BulkIntake, ecs_get
+from store.interfaces import LogSearch
+from tests.collectors.asgi import call_asgi, started_queue
 from tests.support.polling import eventually
 from tests.support.server import RunningServer
 
@@ -217,3 +221,123 @@ def test_writes_need_the_bearer_token_when_one_is_configured(tmp_path):
 )
 def test_ecs_fields_are_read_dotted_nested_or_mixed(document, path, value):
     assert ecs_get(document, path) == value
+
+
+@pytest.mark.parametrize(
+    "timestamp",
+    [
+        "1e400",  # an infinite float to json.loads
+        "NaN",
+        "-Infinity",
+        "1e300",
+        "99999999999999999999999",
+        '"9999-12-31T23:59:59Z"',
+        '"0001-01-01T00:00:00+01:00"',
+        '"1000-01-01T00:00:00Z"',
+        '"2262-04-12T00:00:00Z"',
+    ],
+)
+def test_a_timestamp_the_store_cannot_hold_fails_only_its_own_item(server, timestamp):
+    good = {"@timestamp": "2026-11-23T10:00:00Z", "message": "fine", "service.name": "cdn"}
+    bad = '{"@timestamp": ' + timestamp + ', "message": "bad", "service.name": "cdn"}'
+    body = _bulk([{"create": {}}, good, {"create": {}}, bad, {"create": {}}, good])
+    answer = httpx.post(f"{server.url}/logs-cdn-demo/_bulk", content=body, headers=NDJSON)
+    assert answer.status_code == 200
+    items = [next(iter(i.values())) for i in answer.json()["items"]]
+    assert [i["status"] for i in items] == [201, 400, 201]
+    assert items[1]["error"]["type"] == "document_parsing_exception"
+    assert "@timestamp" in items[1]["error"]["reason"]
+    assert [r["message"] for r in _logs(server, service="cdn")] == ["fine", "fine"]
+
+
+def test_the_edges_of_the_storable_range_are_taken(server):
+    body = _bulk(
+        [
+            {"create": {}},
+            {"@timestamp": "1677-09-21T00:12:44Z", "message": "earliest", "service.name": "edge"},
+            {"create": {}},
+            {"@timestamp": "2262-04-11T23:47:16Z", "message": "latest", "service.name": "edge"},
+        ]
+    )
+    answer = httpx.post(f"{server.url}/logs/_bulk", content=body, headers=NDJSON)
+    assert answer.json()["errors"] is False
+
+
+def test_lone_surrogates_are_replaced_rather_than_failing_the_commit(server):
+    body = (
+        '{"create": {"_index": "logs-\\ud800"}}\n'
+        '{"@timestamp": "2026-11-23T10:00:00Z", "message": "bad \\ud800 text", "service.name": "s\\udfff",'
+        ' "k\\udc00": ["v\\ud800"]}\n'
+    )
+    answer = httpx.post(f"{server.url}/_bulk", content=body, headers=NDJSON)
+    assert answer.status_code == 200 and answer.json()["errors"] is False
+    assert answer.json()["items"][0]["create"]["_index"] == "logs-\ufffd"
+    [record] = server.store.search_logs(LogSearch(limit=10))
+    assert (record.message, record.service, record.index) == ("bad \ufffd text", "s\ufffd", "logs-\ufffd")
+    assert record.document["k\ufffd"] == ["v\ufffd"]
+
+
+def test_a_document_nested_too_deeply_fails_only_its_own_item(server):
+    good = {"@timestamp": "2026-11-23T10:00:00Z", "message": "fine"}
+    deep = '{"@timestamp": "2026-11-23T10:00:00Z", "a": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    answer = httpx.post(
+        f"{server.url}/logs/_bulk",
+        content=_bulk([{"create": {}}, deep, {"create": {}}, good]),
+        headers=NDJSON,
+    )
+    assert answer.status_code == 200
+    items = [next(iter(i.values())) for i in answer.json()["items"]]
+    assert [i["status"] for i in items] == [400, 201]
+    assert "nested too deeply" in items[0]["error"]["reason"]
+
+
+def test_an_action_line_nested_too_deeply_fails_the_whole_request_with_400(server):
+    body = "[" * 100_000 + "]" * 100_000 + "\n{}\n"
+    answer = httpx.post(f"{server.url}/_bulk", content=body, headers=NDJSON)
+    assert answer.status_code == 400
+    assert answer.headers["x-elastic-product"] == "Elasticsearch"
+    assert "Malformed action" in answer.json()["error"]["reason"]
+
+
+def test_a_failed_commit_answers_503_with_retry_after_as_elasticsearch_would(server):
+    def broken(records):
+        raise OSError("disk full")
+
+    server.server.write_queue._writers["logs"] = broken
+    body = _bulk([{"create": {"_index": "logs"}}, {"@timestamp": "2026-11-23T10:00:00Z", "message": "m"}])
+    answer = httpx.post(f"{server.url}/_bulk", content=body, headers=NDJSON)
+    assert answer.status_code == 503
+    assert int(answer.headers["retry-after"]) >= 1
+    assert answer.headers["x-elastic-product"] == "Elasticsearch"
+    error = answer.json()
+    assert error["status"] == 503 and error["error"]["root_cause"][0]["type"] == error["error"]["type"]
+    assert "retry" in error["error"]["reason"]
+
+
+def test_a_streamed_body_over_the_limit_is_refused_without_reading_the_rest(tmp_path):
+    chunks = [b"x" * 1_000] * 1_000  # 1 MB, chunked: no Content-Length to go by
+    with started_queue(tmp_path) as (queue, registry):
+        app = Starlette(routes=BulkIntake(queue, registry, max_body_bytes=10_000).routes())
+        status, body, taken = asyncio.run(call_asgi(app, "/_bulk", chunks, NDJSON))
+    assert status == 413
+    assert json.loads(body)["error"]["type"] == "content_too_long_exception"
+    assert taken == 11  # the chunk that passed the limit was the last one read
+
+
+def test_a_declared_length_over_the_limit_is_refused_before_reading_anything(tmp_path):
+    with started_queue(tmp_path) as (queue, registry):
+        app = Starlette(routes=BulkIntake(queue, registry, max_body_bytes=10_000).routes())
+        status, _, taken = asyncio.run(call_asgi(app, "/_bulk", [b"x" * 100], NDJSON, declared=10_001))
+    assert (status, taken) == (413, 0)
+
+
+def test_a_body_within_the_limit_is_read_whole_from_its_chunks(tmp_path):
+    body = _bulk(
+        [{"create": {"_index": "logs"}}, {"@timestamp": "2026-11-23T10:00:00Z", "message": "m"}] * 20
+    )
+    chunks = [body[n : n + 7].encode() for n in range(0, len(body), 7)]
+    with started_queue(tmp_path) as (queue, registry):
+        app = Starlette(routes=BulkIntake(queue, registry, max_body_bytes=len(body)).routes())
+        status, answer, taken = asyncio.run(call_asgi(app, "/_bulk", chunks, NDJSON))
+    assert (status, taken) == (200, len(chunks))
+    assert json.loads(answer)["errors"] is False

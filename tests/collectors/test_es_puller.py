@@ -303,6 +303,70 @@ def test_a_document_that_cannot_be_converted_is_skipped_counted_and_passed(es_fa
     assert _checkpoint(store).timestamp == _at(70).replace(".000000Z", ".000Z")
 
 
+@pytest.mark.parametrize(
+    "timestamp", ["1000-01-01T00:00:00Z", "1677-09-21T00:12:43.145224191Z", "1500-06-15T12:00:00+02:00"]
+)
+def test_a_timestamp_the_store_cannot_hold_is_skipped_and_passed_not_a_stuck_pull(es_fake, store, timestamp):
+    fake, url = es_fake
+    fake.add_document("logs-a", _doc("ancient", timestamp), doc_id="ancient")
+    fake.add_document("logs-a", _doc("fine", _at(60)))
+    fake.add_document("other-b", _doc("other", _at(60)))
+    registry = CollectorRegistry()
+    puller = _puller(store, url, registry=registry, indices=["logs-*", "other-*"], page_size=10)
+
+    assert puller.pull_once() == 2
+    assert puller.pull_once() == 0
+
+    assert _messages(store) == Counter(["fine", "other"])
+    assert _count(registry, "skipped") == 1 and _count(registry, "failures") == 0
+    assert _checkpoint(store).timestamp == _at(60).replace(".000000Z", ".000Z")
+
+
+def test_an_unexpected_failure_of_one_pattern_does_not_stop_the_next(es_fake, store, monkeypatch, caplog):
+    fake, url = es_fake
+    fake.add_document("logs-a", _doc("kept", _at(60)))
+    registry = CollectorRegistry()
+    puller = _puller(store, url, registry=registry, indices=["broken-*", "logs-*"])
+    pull = puller._pull
+
+    def flaky(pattern: str) -> int:
+        if pattern == "broken-*":
+            raise RuntimeError("something nobody expected")
+        return pull(pattern)
+
+    monkeypatch.setattr(puller, "_pull", flaky)
+    with caplog.at_level(logging.ERROR), pytest.raises(PullError, match="broken-") as raised:
+        puller.pull_once()
+
+    assert raised.value.index == "broken-*" and isinstance(raised.value.__cause__, RuntimeError)
+    assert _messages(store) == Counter(["kept"])
+    assert _count(registry, "failures", "broken-*") == 1 and _count(registry, "failures") == 0
+    assert "something nobody expected" in caplog.text  # the traceback is logged
+
+
+def test_a_hit_that_cannot_be_read_is_a_document_error():
+    from collectors.bulk_intake import DocumentError
+    from collectors.es_puller import hit_record
+
+    for hit in (
+        {"_index": "l", "_source": {"@timestamp": "2262-04-11T23:47:16.854775808Z"}},  # one ns too late
+        {"_index": "l", "_source": {"@timestamp": float("nan")}},
+        {"_source": {"@timestamp": "1000-01-01T00:00:00Z"}},
+        {"_index": "l"},
+    ):
+        with pytest.raises(DocumentError):
+            hit_record(hit)
+    assert hit_record({"_source": {"@timestamp": "2262-04-11T23:47:16.854775807Z"}}).timestamp_ns == 2**63 - 1
+
+
+def test_an_impossible_date_in_a_checkpoint_is_a_checkpoint_error():
+    from collectors.es_checkpoint import CheckpointError, parse_iso_ns
+
+    for text in ("2024-13-01T00:00:00Z", "2024-01-01T25:00:00Z", "2024-02-30T00:00:00Z"):
+        with pytest.raises(CheckpointError):
+            parse_iso_ns(text)
+
+
 def test_nanosecond_timestamps_keep_their_precision_in_the_checkpoint(es_fake, store):
     fake, url = es_fake
     fake.map_date_nanos("logs-nanos")

@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import logging
 import math
+import time
 from collections.abc import Iterator
+from contextlib import suppress
 
 import httpx
 import pytest
 from prometheus_client import CollectorRegistry, Counter, Histogram, make_asgi_app
 from starlette.applications import Starlette
-from starlette.responses import PlainTextResponse
+from starlette.responses import PlainTextResponse, StreamingResponse
 from starlette.routing import Mount, Route
 
-from collectors.scraper import Scraper, Target
+from collectors.scraper import Scraper, Target, fleet_targets
 from collectors.write_queue import WriteQueue
 from sample_services.serving import ServerThread
 from store.duckdb_store import DuckDBStore
@@ -70,7 +74,8 @@ def _scraper(store: DuckDBStore, targets: list[Target], clock: Clock, registry=N
     registry = registry or CollectorRegistry()
     queue = WriteQueue(store, registry)
     queue.start()
-    scraper = Scraper(lambda: targets, queue, registry, step_ms=STEP_MS, clock=clock, timeout_s=2.0, **kwargs)
+    kwargs.setdefault("timeout_s", 2.0)
+    scraper = Scraper(lambda: targets, queue, registry, step_ms=STEP_MS, clock=clock, **kwargs)
     return scraper, queue, registry
 
 
@@ -242,3 +247,138 @@ def test_several_scrapes_a_step_still_give_one_rate_per_step(store, exporter):
     _rounds(scraper, clock, [T0 + 2.5 * n for n in range(13)], traffic)
     queue.close()
     assert _values(store, ("name", "http_requests"), ("status", "200"), steps=3) == [2.0, 2.0, 2.0]
+
+
+def test_a_target_trickling_its_answer_is_cut_off_at_the_timeout_as_a_whole(store, exporter):
+    async def trickle(_):
+        async def drip():
+            for _ in range(100):  # 20 s in all; each read comes well within httpx's read timeout
+                yield b"#\n"
+                await asyncio.sleep(0.2)
+
+        return StreamingResponse(drip(), media_type="text/plain")
+
+    trickle_thread, trickle_url = _serve(Starlette(routes=[Route("/metrics", trickle)]))
+    targets = [
+        Target(f"{trickle_url}/metrics", {"nf.app": "trickle"}),
+        Target(f"{exporter.url}/", {"nf.app": "good"}),
+    ]
+    clock = Clock(T0 + 10)
+    scraper, queue, _ = _scraper(store, targets, clock, timeout_s=1.0)
+    try:
+        _rounds(scraper, clock, [T0 + 10])
+    finally:
+        queue.close()
+        trickle_thread.stop()
+    health = {h.tags["nf.app"]: h for h in scraper.health.values()}
+    assert not health["trickle"].up and "TimeoutError" in (health["trickle"].last_error or "")
+    assert health["good"].up
+
+
+@pytest.mark.parametrize("chunked", [False, True], ids=["content-length", "chunked"])
+def test_a_body_over_the_cap_marks_only_that_target_down(store, exporter, chunked):
+    big = "# TYPE big gauge\n" + "".join(f'big{{n="{n}"}} 1\n' for n in range(200))
+
+    async def serve_big(_):
+        if chunked:
+            return StreamingResponse(
+                iter([big[:1000].encode(), big[1000:].encode()]), media_type="text/plain"
+            )
+        return PlainTextResponse(big)
+
+    thread, url = _serve(Starlette(routes=[Route("/metrics", serve_big)]))
+    targets = [Target(f"{url}/metrics", {"nf.app": "big"}), Target(f"{exporter.url}/", {"nf.app": "good"})]
+    clock = Clock(T0 + 10)
+    scraper, queue, _ = _scraper(store, targets, clock, max_body_bytes=2_000)
+    try:
+        _rounds(scraper, clock, [T0 + 10])
+    finally:
+        queue.close()
+        thread.stop()
+    assert len(big) > 2_000
+    health = {h.tags["nf.app"]: h for h in scraper.health.values()}
+    assert not health["big"].up and health["big"].last_error == "body over 2000 bytes"
+    assert health["good"].up
+
+
+def test_a_url_that_cannot_be_fetched_at_all_marks_only_that_target_down(store, exporter):
+    targets = [
+        Target("http://127.0.0.1:99999/metrics", {"nf.app": "bad-port"}),
+        Target(f"{exporter.url}/", {"nf.app": "good"}),
+    ]
+    clock = Clock(T0 + 10)
+    scraper, queue, _ = _scraper(store, targets, clock)
+    try:
+        _rounds(scraper, clock, [T0 + 10])
+    finally:
+        queue.close()
+    health = {h.tags["nf.app"]: h for h in scraper.health.values()}
+    assert not health["bad-port"].up and health["bad-port"].last_error
+    assert health["good"].up
+    assert _values(store, ("name", "up"), ("nf.app", "bad-port"), start=T0, steps=1) == [0.0]
+
+
+def test_a_failed_commit_is_logged_and_the_round_still_answers(store, exporter, caplog):
+    clock = Clock(T0 + 10)
+    scraper, queue, _ = _scraper(store, [Target(f"{exporter.url}/", {"nf.app": "good"})], clock)
+
+    def broken(points):
+        raise OSError("disk full")
+
+    queue._writers["datapoints"] = broken
+
+    async def go() -> int:
+        async with httpx.AsyncClient() as client:
+            return len(await scraper.scrape_once(client))
+
+    try:
+        with caplog.at_level(logging.ERROR, logger="collectors.scraper"):
+            assert asyncio.run(go()) > 0
+    finally:
+        queue.close()
+    assert "committing" in caplog.text and "scraped points failed" in caplog.text
+
+
+def test_run_carries_on_after_a_round_that_fails(store):
+    calls = {"n": 0}
+
+    def targets() -> list[Target]:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise RuntimeError("the configuration could not be read")
+        return []
+
+    registry = CollectorRegistry()
+    queue = WriteQueue(store, registry)
+    queue.start()
+    scraper = Scraper(targets, queue, registry, step_ms=STEP_MS, interval_ms=20, clock=time.time)
+
+    async def scenario() -> None:
+        task = asyncio.create_task(scraper.run())
+        deadline = time.monotonic() + 15
+        while calls["n"] < 3:
+            assert not task.done(), "run() ended"
+            assert time.monotonic() < deadline, "timed out waiting for later rounds"
+            await asyncio.sleep(0.01)
+        task.cancel()
+        with suppress(asyncio.CancelledError):
+            await task
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        queue.close()
+    assert calls["n"] >= 3
+
+
+def test_a_fleet_map_entry_without_a_url_is_skipped_not_the_whole_map(tmp_path):
+    fleet = tmp_path / "fleet.json"
+    good = {"url": "http://127.0.0.1:8001", "app": "cdn", "cluster": "cdn-v1", "instance": "cdn-v1-0"}
+    fleet.write_text(
+        json.dumps({"instances": [{"app": "drm", "cluster": "drm-v1", "instance": "x"}, good, 7]})
+    )
+    assert fleet_targets(fleet) == [
+        Target(
+            "http://127.0.0.1:8001/metrics", {"nf.app": "cdn", "nf.cluster": "cdn-v1", "nf.node": "cdn-v1-0"}
+        )
+    ]

@@ -87,3 +87,38 @@ def test_a_submitter_that_stops_waiting_does_not_stop_the_writer(store):
     row = store.cursor().execute("SELECT count(*) FROM logs").fetchone()
     assert row is not None and row[0] == 4  # the abandoned items were committed all the same
     queue.close()
+
+
+def test_one_bad_submission_in_a_group_fails_alone_and_the_others_are_committed(store):
+    queue = WriteQueue(store, CollectorRegistry())  # not started: the three wait, then commit as one group
+    first = queue.submit("logs", _logs(2))
+    # Past int64 nanoseconds (year 9999): the store's column cannot hold it.
+    poison = queue.submit(
+        "logs", [LogRecord(253_402_300_799 * 10**9, "info", "bad", "cdn", "", "", {}, "logs")]
+    )
+    last = queue.submit("logs", _logs(3))
+    queue.start()
+    assert (first.result(timeout=10), last.result(timeout=10)) == (2, 3)
+    with pytest.raises(OverflowError):
+        poison.result(timeout=10)
+    row = store.cursor().execute("SELECT count(*) FROM logs").fetchone()
+    assert row is not None and row[0] == 5
+    queue.close()
+
+
+def test_one_bad_datapoints_submission_in_a_group_fails_alone(store):
+    queue = WriteQueue(store, CollectorRegistry())
+    tags = {"name": "m", "nf.app": "cdn"}
+    good = queue.submit("datapoints", [Datapoint(tags, 10_000, 1.0)])
+    poison = queue.submit("datapoints", [Datapoint(tags, 2**64, 2.0)])  # past int64 milliseconds
+    columns = PointColumns()
+    columns.add(tags, 20_000, 3.0)
+    also_good = queue.submit("datapoints", columns)
+    queue.start()
+    assert (good.result(timeout=10), also_good.result(timeout=10)) == (1, 1)
+    with pytest.raises(OverflowError):
+        poison.result(timeout=10)
+    rows = store.cursor().execute("SELECT ts, value FROM points ORDER BY ts").fetchall()
+    assert rows == [(10_000, 1.0), (20_000, 3.0)]
+    assert queue._pending == 0
+    queue.close()
