@@ -28,6 +28,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 
 from collectors.normalise import Normaliser, PointColumns
 from collectors.prom_text import PromTextError, PromTextParser
+from collectors.urls import redact_url
 from collectors.write_queue import QueueFull, WriteQueue
 
 _log = logging.getLogger(__name__)
@@ -213,7 +214,7 @@ class Scraper:
         health.last_scrape_ms, health.last_duration_s = scraped_at, round(duration, 4)
         if error is not None:
             health.samples = 0
-            self._failures.labels(health.url).inc()
+            self._failures.labels(redact_url(health.url)).inc()
         else:
             self._samples.inc(health.samples)
         gauges = normaliser.record_scrape(

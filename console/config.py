@@ -13,10 +13,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import yaml
 
+from collectors.urls import redact_url
 from store.duckdb_store import Retention
 
 
@@ -86,19 +86,6 @@ class ServerConfig:
 _SCALARS = {
     f.name: f.type for f in dataclasses.fields(ServerConfig) if f.name not in {"targets", "retention"}
 }
-
-
-def redact_url(url: str) -> str:
-    """The URL with any ``user:password@`` replaced, for answers and log lines."""
-    try:
-        parts = urlsplit(url)
-        if parts.username is None and parts.password is None:
-            return url
-        host = parts.hostname or ""
-        netloc = f"***@{host}:{parts.port}" if parts.port else f"***@{host}"
-    except ValueError:  # an unreadable URL (a bad port): show nothing of it
-        return "***"
-    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
 
 
 def _coerce(key: str, value: Any) -> Any:

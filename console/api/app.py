@@ -27,9 +27,10 @@ from collectors.es_puller import ElasticsearchPuller
 from collectors.otlp_receiver import OtlpReceiver
 from collectors.scraper import Scraper, Target, fleet_targets
 from collectors.span_metrics import SpanMetrics
+from collectors.urls import redact_url
 from collectors.write_queue import QueueFull, WriteQueue
 from console.api.reads import read_router
-from console.config import ServerConfig, redact_url
+from console.config import ServerConfig
 from sample_services.errors import error_response, install_error_handlers
 from store.duckdb_store import DuckDBStore
 
