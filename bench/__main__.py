@@ -20,6 +20,7 @@ BENCHMARKS: dict[str, tuple[str, list[str]]] = {
     "scrape": ("bench.bench_scrape", ["--rounds", "5", "--window", "5"]),
     "otlp": ("bench.bench_otlp", ["--requests", "40"]),
     "bulk": ("bench.bench_bulk", ["--requests", "12"]),
+    "stacklang": ("bench.bench_stacklang", ["--steps", "240"]),
 }
 
 

@@ -6,15 +6,15 @@ import json
 import math
 from typing import TYPE_CHECKING, Any
 
-from store.interfaces import LogSearch, SeriesValues, SpanSearch
+from store.duckdb_maintenance import HOUR_MS, MINUTE_MS
+from store.interfaces import Consolidation, LogSearch, SeriesValues, SpanSearch, TooManySeries
 from store.model import LogRecord, Span
+from store.series_matrix import Watermarks, Window, read_matrix
 from store.tag_query import TagIndex, TagQuery, select
 
 if TYPE_CHECKING:
     import duckdb
 
-MINUTE_MS = 60_000
-HOUR_MS = 3_600_000
 SPAN_COLUMNS = (
     "trace_id, span_id, parent_span_id, name, kind, start_ns, end_ns, service, status_code, "
     "status_message, attributes, resource, events, links, scope"
@@ -54,59 +54,39 @@ class ReadsMixin:
 
     # --- series ----------------------------------------------------------------------------
 
-    def series(self, query: TagQuery, start_ms: int, end_ms: int, step_ms: int) -> list[SeriesValues]:
-        """Matching series over (start, end], each step the average of the data inside it.
+    def series(
+        self,
+        query: TagQuery,
+        start_ms: int,
+        end_ms: int,
+        step_ms: int,
+        consolidation: Consolidation = "avg",
+        *,
+        max_series: int | None = None,
+    ) -> list[SeriesValues]:
+        """Matching series over (start, end], each step the ``consolidation`` of the data inside it.
 
-        The coarsest resolution no wider than the step is read: 1 h rollups up to their
-        watermark, then 1 m rollups, then raw step data for what is not rolled up yet.
+        ``avg`` (the default) is the mean of the data in the step. The coarsest resolution no
+        wider than the step is read: 1 h rollups up to their watermark, then 1 m rollups,
+        then raw step data for what is not rolled up yet. Each series' ``values`` is a row of
+        one matrix. Raises :class:`TooManySeries` before reading when more than
+        ``max_series`` match.
         """
         ids = select(self.index, query)
+        if max_series is not None and len(ids) > max_series:
+            raise TooManySeries(len(ids), max_series)
         if not ids:
             return []
         start_ms = start_ms // step_ms * step_ms
-        buckets = max(0, math.ceil((end_ms - start_ms) / step_ms))
-        end_ms = start_ms + buckets * step_ms
-        use_1h = step_ms >= HOUR_MS
-        use_1m = step_ms >= MINUTE_MS
-        wm_1h = self.watermark("1h") if use_1h else start_ms
-        wm_1m = self.watermark("1m") if use_1m else start_ms
-        wm_1m = max(wm_1m, wm_1h)
-        sql = f"""
-            WITH wanted AS (SELECT unnest(?::BIGINT[]) AS series_id),
-            data AS (
-                SELECT p.series_id, ts, value AS s, 1 AS c FROM points p JOIN wanted USING (series_id)
-                WHERE ts > greatest(?, ?) AND ts <= ? AND NOT isnan(value)
-                UNION ALL
-                SELECT r.series_id, ts, sum, count FROM points_1m r JOIN wanted USING (series_id)
-                WHERE {"true" if use_1m else "false"} AND ts > greatest(?, ?) AND ts <= least(?, ?)
-                UNION ALL
-                SELECT r.series_id, ts, sum, count FROM points_1h r JOIN wanted USING (series_id)
-                WHERE {"true" if use_1h else "false"} AND ts > ? AND ts <= least(?, ?)
-            )
-            SELECT series_id, (ts - ? + ? - 1) // ? - 1 AS bucket, sum(s) / sum(c)
-            FROM data GROUP BY ALL
-        """
-        params = [
-            ids,
-            start_ms,
-            wm_1m,
-            end_ms,
-            start_ms,
-            wm_1h,
-            end_ms,
-            wm_1m,
-            start_ms,
-            end_ms,
-            wm_1h,
-            start_ms,
-            step_ms,
-            step_ms,
-        ]
-        values: dict[int, list[float]] = {i: [math.nan] * buckets for i in ids}
-        for series_id, bucket, value in self.cursor().execute(sql, params).fetchall():
-            if 0 <= bucket < buckets:
-                values[series_id][bucket] = float(value)
-        return [SeriesValues(self.index.tags[i], start_ms, step_ms, values[i]) for i in ids]
+        window = Window(start_ms, step_ms, max(0, math.ceil((end_ms - start_ms) / step_ms)))
+        marks = Watermarks(
+            self.watermark("1m") if step_ms >= MINUTE_MS else 0,
+            self.watermark("1h") if step_ms >= HOUR_MS else 0,
+        )
+        all_ids = len(ids) == len(self.index.tags)
+        matrix = read_matrix(self.cursor(), ids, all_ids, window, marks, consolidation)
+        tags = self.index.tags
+        return [SeriesValues(tags[i], start_ms, step_ms, row) for i, row in zip(ids, matrix, strict=True)]
 
     def tag_keys(self, query: TagQuery | None = None) -> list[str]:
         if query is None:

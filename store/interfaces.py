@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Literal, Protocol
+
+import numpy as np
+import numpy.typing as npt
 
 from store.model import LogRecord, Span
 from store.tag_query import TagQuery
@@ -14,13 +17,28 @@ from store.tag_query import TagQuery
 class SeriesValues:
     """One series over a range: ``values[i]`` covers the step ending at ``start_ms + (i + 1) * step_ms``.
 
-    NaN marks a step with no data.
+    NaN marks a step with no data. ``values`` is a float64 array (often a row of a larger
+    matrix: copy it before changing it).
     """
 
     tags: Mapping[str, str]
     start_ms: int
     step_ms: int
-    values: Sequence[float]
+    values: npt.NDArray[np.float64]
+
+
+# How the data inside one step is combined when the step is wider than the data's:
+# avg (the mean of what is there), sum, min or max. Atlas: sum and count use avg, max max, min min.
+Consolidation = Literal["avg", "sum", "min", "max"]
+
+
+class TooManySeries(Exception):
+    """A read would return more series than the caller allowed; nothing was read."""
+
+    def __init__(self, found: int, limit: int) -> None:
+        super().__init__(f"{found} series match, over the limit of {limit}")
+        self.found = found
+        self.limit = limit
 
 
 @dataclass(frozen=True)
@@ -53,8 +71,21 @@ class LogSearch:
 
 
 class SeriesReader(Protocol):
-    def series(self, query: TagQuery, start_ms: int, end_ms: int, step_ms: int) -> list[SeriesValues]:
-        """Matching series over (start, end], consolidated (averaged) to ``step_ms``."""
+    def series(
+        self,
+        query: TagQuery,
+        start_ms: int,
+        end_ms: int,
+        step_ms: int,
+        consolidation: Consolidation = "avg",
+        *,
+        max_series: int | None = None,
+    ) -> list[SeriesValues]:
+        """Matching series over (start, end], consolidated to ``step_ms``; ``start_ms`` is aligned down.
+
+        Raises :class:`TooManySeries`, before reading anything, when more than
+        ``max_series`` series match.
+        """
 
     def tag_values(self, key: str, query: TagQuery | None = None) -> list[str]: ...
 

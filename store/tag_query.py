@@ -1,8 +1,9 @@
 """Tag queries over series, and the in-memory inverted index that answers them.
 
-A query narrows candidates through the index where it can (``:eq``, ``:in``, ``:has``) and
-checks the rest tag by tag; nothing parses JSON. The stack language builds these objects;
-``parse_simple`` reads the interim ``key=value,key=value`` filter of ``/api/v1/series``.
+A query narrows candidates through the index where it can (``:eq``, ``:in``, ``:has``, and
+the key of every value test) and checks the rest tag by tag; nothing parses JSON. The stack
+language builds these objects; ``parse_simple`` reads the interim ``key=value,key=value``
+filter of ``/api/v1/series``.
 """
 
 from __future__ import annotations
@@ -96,6 +97,87 @@ class Regex:
         return value is not None and self._compiled.match(value) is not None  # type: ignore[attr-defined]
 
 
+class _KeyValue:
+    """A test of one tag's value; only series with the key can match."""
+
+    key: str
+    value: str
+
+    def candidates(self, index: TagIndex) -> set[int] | None:
+        return index.by_key.get(self.key, set())
+
+    def matches(self, tags: Mapping[str, str]) -> bool:
+        found = tags.get(self.key)
+        return found is not None and self.check(found)
+
+    def check(self, found: str) -> bool:
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class Contains(_KeyValue):
+    key: str
+    value: str
+
+    def check(self, found: str) -> bool:
+        return self.value in found
+
+
+@dataclass(frozen=True)
+class StartsWith(_KeyValue):
+    key: str
+    value: str
+
+    def check(self, found: str) -> bool:
+        return found.startswith(self.value)
+
+
+@dataclass(frozen=True)
+class EndsWith(_KeyValue):
+    key: str
+    value: str
+
+    def check(self, found: str) -> bool:
+        return found.endswith(self.value)
+
+
+# Atlas ``:lt :le :gt :ge`` compare tag values as strings (so "100" < "2").
+@dataclass(frozen=True)
+class LessThan(_KeyValue):
+    key: str
+    value: str
+
+    def check(self, found: str) -> bool:
+        return found < self.value
+
+
+@dataclass(frozen=True)
+class LessEqual(_KeyValue):
+    key: str
+    value: str
+
+    def check(self, found: str) -> bool:
+        return found <= self.value
+
+
+@dataclass(frozen=True)
+class GreaterThan(_KeyValue):
+    key: str
+    value: str
+
+    def check(self, found: str) -> bool:
+        return found > self.value
+
+
+@dataclass(frozen=True)
+class GreaterEqual(_KeyValue):
+    key: str
+    value: str
+
+    def check(self, found: str) -> bool:
+        return found >= self.value
+
+
 @dataclass(frozen=True)
 class And:
     left: TagQuery
@@ -142,6 +224,15 @@ class MatchAll:
 
     def matches(self, tags: Mapping[str, str]) -> bool:
         return True
+
+
+@dataclass(frozen=True)
+class MatchNone:
+    def candidates(self, index: TagIndex) -> set[int] | None:
+        return set()
+
+    def matches(self, tags: Mapping[str, str]) -> bool:
+        return False
 
 
 def select(index: TagIndex, query: TagQuery) -> list[int]:

@@ -29,9 +29,11 @@ from collectors.scraper import Scraper, Target, fleet_targets
 from collectors.span_metrics import SpanMetrics
 from collectors.urls import redact_url
 from collectors.write_queue import QueueFull, WriteQueue
+from console.api.atlas import atlas_router
 from console.api.reads import read_router
 from console.config import ServerConfig
 from sample_services.errors import error_response, install_error_handlers
+from stacklang import Limits
 from store.duckdb_store import DuckDBStore
 
 _log = logging.getLogger("watchfloor.server")
@@ -189,6 +191,10 @@ class Server:
             return {"targets": [{**view, "url": redact_url(view["url"])} for view in views]}
 
         app.include_router(read_router(self.store, self.config.step_ms, self.clock))
+        limits = Limits(max_series=self.config.graph_max_series, max_points=self.config.graph_max_points)
+        app.include_router(
+            atlas_router(self.store, self.write_queue, self.config.step_ms, limits, self.clock)
+        )
         receiver = OtlpReceiver(
             self.write_queue,
             registry,

@@ -14,9 +14,12 @@ from sample_services.errors import ServiceError
 from store.duckdb_store import DuckDBStore
 from store.interfaces import LogSearch, SpanSearch
 from store.model import LogRecord, Span
-from store.tag_query import QuerySyntaxError, parse_simple
+from store.tag_query import QuerySyntaxError, parse_simple, select
 
 MAX_SERIES = 2_000
+# ASCII digits only: str.isdigit() also takes "²", which int() refuses.
+_INTEGER = re.compile(r"^-?[0-9]{1,19}$")
+MAX_DURATION_MS = 7 * 24 * 3_600_000.0
 MAX_POINTS = 500_000
 MAX_LIMIT = 1_000
 TRACE_ID = re.compile(r"^[0-9a-fA-F]{32}$")
@@ -27,7 +30,7 @@ def parse_time_ms(value: str | None, field: str, default_ms: int) -> int:
     """Epoch milliseconds, or an ISO 8601 time with a zone; 400 naming the field otherwise."""
     if value is None or value == "":
         return default_ms
-    if value.lstrip("-").isdigit():
+    if _INTEGER.match(value):
         return int(value)
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
@@ -43,7 +46,7 @@ def parse_time_ms(value: str | None, field: str, default_ms: int) -> int:
 def _log_cursor(text: str) -> tuple[int, int]:
     """``<timestamp_ns>:<seq>`` of the last record of the previous page."""
     timestamp, _, seq = text.partition(":")
-    if not (timestamp.lstrip("-").isdigit() and seq.isdigit()):
+    if not (_INTEGER.match(timestamp) and _INTEGER.match(seq)):
         raise ServiceError(400, "cursor", "must be a next_cursor value from a previous page")
     return int(timestamp), int(seq)
 
@@ -51,7 +54,7 @@ def _log_cursor(text: str) -> tuple[int, int]:
 def _span_cursor(text: str) -> tuple[int, str]:
     """``<start_ns>:<span_id>`` of the last span of the previous page."""
     start, _, span_id = text.partition(":")
-    if not (start.isdigit() and len(span_id) == 16 and all(c in "0123456789abcdef" for c in span_id)):
+    if not (_INTEGER.match(start) and len(span_id) == 16 and all(c in "0123456789abcdef" for c in span_id)):
         raise ServiceError(400, "cursor", "must be a next_cursor value from a previous page")
     return int(start), span_id
 
@@ -119,23 +122,26 @@ def read_router(
                 f"{points_per_series} points per series is over the limit of "
                 f"{MAX_POINTS}; use a larger step or a shorter range",
             )
-        found = store.series(query, start_ms, end_ms, step_ms)
-        if len(found) > MAX_SERIES:
+        # Count before reading: the limits exist so that an over-wide query allocates nothing.
+        matching = len(select(store.index, query))
+        if matching > MAX_SERIES:
             raise ServiceError(
-                400, "q", f"{len(found)} series match, over the limit of {MAX_SERIES}; narrow it"
+                400, "q", f"{matching} series match, over the limit of {MAX_SERIES}; narrow it"
             )
-        if len(found) * points_per_series > MAX_POINTS:
+        if matching * points_per_series > MAX_POINTS:
             raise ServiceError(
                 400,
                 "q",
-                f"{len(found)} series × {points_per_series} points is over the limit "
+                f"{matching} series × {points_per_series} points is over the limit "
                 f"of {MAX_POINTS} points; narrow the query or use a larger step",
             )
+        found = store.series(query, start_ms, end_ms, step_ms)
         return {
             "start": found[0].start_ms if found else start_ms,
             "step": step_ms,
             "series": [
-                {"tags": dict(s.tags), "values": [None if v != v else v for v in s.values]} for s in found
+                {"tags": dict(s.tags), "values": [None if v != v else v for v in s.values.tolist()]}
+                for s in found
             ],
         }
 
@@ -152,8 +158,8 @@ def read_router(
     def traces(
         service: str | None = None,
         operation: str | None = None,
-        min_duration_ms: float | None = Query(None, ge=0),
-        max_duration_ms: float | None = Query(None, ge=0),
+        min_duration_ms: float | None = Query(None, ge=0, le=MAX_DURATION_MS),
+        max_duration_ms: float | None = Query(None, ge=0, le=MAX_DURATION_MS),
         status: str | None = Query(None, description="unset, ok or error"),
         start: str | None = None,
         end: str | None = None,

@@ -100,6 +100,12 @@ def test_with_a_token_every_write_needs_it_and_reads_stay_open(tmp_path):
         ("/api/v1/series", {"start": "0", "end": "9000000000000", "step": "1000"}, "step", "over the limit"),
         ("/api/v1/series", {"step": "10"}, "step", "greater than or equal to 1000"),
         ("/api/v1/logs", {"limit": "100000"}, "limit", "less than or equal to 1000"),
+        ("/api/v1/traces", {"start": "--5"}, "start", "ISO 8601"),
+        ("/api/v1/traces", {"start": "²"}, "start", "ISO 8601"),
+        ("/api/v1/logs", {"cursor": "--1:1"}, "cursor", "next_cursor"),
+        ("/api/v1/traces", {"cursor": "²:00000000000000aa"}, "cursor", "next_cursor"),
+        ("/api/v1/traces", {"min_duration_ms": "inf"}, "min_duration_ms", "less than or equal"),
+        ("/api/v1/traces", {"max_duration_ms": "1e300"}, "max_duration_ms", "less than or equal"),
     ],
 )
 def test_bad_read_parameters_are_a_400_or_422_naming_the_field(server, path, params, field, reason):
@@ -244,5 +250,8 @@ def test_credentials_in_target_urls_never_reach_an_answer(tmp_path):
         )
         assert shown[0]["url"] == "http://***@127.0.0.1:9/metrics" and shown[0]["health"] == "down"
         assert "s3cret" not in httpx.get(f"{running.url}/api/v1/config").text
+        metrics = httpx.get(f"{running.url}/metrics").text
+        assert 'watchfloor_scrape_failures_total{target="http://***@127.0.0.1:9/metrics"}' in metrics
+        assert "s3cret" not in metrics
     finally:
         running.stop()
