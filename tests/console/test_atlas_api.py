@@ -21,6 +21,9 @@ DOCS: list[tuple[dict[str, str], list[float]]] = [
     ({"name": "numRequests", "nf.app": "nccp"}, [1, 2, 4]),
     ({"name": "ssCpuUser", "nf.app": "api", "nf.node": "i-0456"}, [1, 2, 2]),
 ]
+WINDOW: list[tuple[dict[str, str], list[float]]] = [
+    ({"name": "window"}, [0, 1, -1, NAN, 0, 1, 1, 1, 1, 0]),
+]
 TUTORIAL: list[tuple[dict[str, str], list[float]]] = [
     ({"name": "cpuUsage", "app": "www", "node": "i-01"}, [33, 31]),
     ({"name": "cpuUsage", "app": "www", "node": "i-02"}, [20, 37]),
@@ -32,7 +35,7 @@ TUTORIAL: list[tuple[dict[str, str], list[float]]] = [
 def atlas(tmp_path_factory):
     running = RunningServer(tmp_path_factory.mktemp("atlas"), step_ms=STEP)
     base = int(time.time() * 1000) // STEP * STEP - 30 * STEP  # recent: inside retention
-    for dataset, offset in ((DOCS, 0), (TUTORIAL, 10 * STEP)):
+    for dataset, offset in ((DOCS, 0), (TUTORIAL, 10 * STEP), (WINDOW, 15 * STEP)):
         metrics = [
             {
                 "tags": tags,
@@ -96,6 +99,19 @@ def test_the_tutorial_vectors(atlas):
         "(app=db)": [57, 62],
         "(app=www)": [33, 37],
     }
+
+
+def test_the_window_vector(atlas):
+    body = _graph(atlas, "name,window,:eq,3,:rolling-count", intervals=10, offset=15 * STEP)
+    assert _columns(body) == [[0, 1, 2, 2, 1, 1, 2, 3, 3, 2]]
+
+
+def test_stack_words_order_the_lines_of_a_graph(atlas):
+    # a,b,:dup leaves [b, b, a] top first: the graph lists lines bottom first, so a, b, b.
+    body = _graph(atlas, "name,numRequests,:eq,name,ssCpuSystem,:eq,:dup")
+    assert _columns(body) == [[1, 2, 4], [9, 11, 13], [9, 11, 13]]
+    swapped = _graph(atlas, "name,numRequests,:eq,name,ssCpuSystem,:eq,:swap")
+    assert _columns(swapped) == [[9, 11, 13], [1, 2, 4]]
 
 
 def test_nan_is_written_as_a_string_in_json(atlas):
