@@ -27,7 +27,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench.loopback import drive_posts, write_bodies
+from bench.loopback import serve_and_drive
 from collectors.bulk_intake import log_record, parse_bulk
 from store.duckdb_store import DuckDBStore
 from tracing.log_shipper import bulk_body
@@ -111,23 +111,7 @@ def _stored_rate(bodies: list[bytes], count: int) -> tuple[float, float]:
 
 def _end_to_end(bodies: list[bytes], requests: int, concurrency: int) -> tuple[float, float, dict[str, int]]:
     """(documents/s, server CPU µs per document, answers by status) through the real server."""
-    from console.api.app import Server
-    from console.config import ServerConfig
-    from sample_services.serving import ServerThread
-
-    with tempfile.TemporaryDirectory() as scratch:
-        bodies_file = Path(scratch) / "bodies.bin"
-        write_bodies(bodies_file, bodies)
-        server = Server(ServerConfig(data_dir=Path(scratch) / "data", step_ms=10_000))
-        thread = ServerThread()
-        url = thread.start(server.app)
-        try:
-            drive_posts(f"{url}/_bulk", "application/x-ndjson", bodies_file, 2, 4)  # warm-up
-            cpu = time.process_time()
-            result = drive_posts(f"{url}/_bulk", "application/x-ndjson", bodies_file, concurrency, requests)
-            cpu = time.process_time() - cpu
-        finally:
-            thread.stop()
+    result, cpu = serve_and_drive("/_bulk", "application/x-ndjson", bodies, concurrency, requests, warm_up=4)
     documents = requests * DOCUMENTS_PER_REQUEST
     return documents / result["seconds"], cpu / documents * 1e6, result["statuses"]
 

@@ -35,7 +35,7 @@ from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import Span as PbSpan
 from opentelemetry.proto.trace.v1.trace_pb2 import Status
 
-from bench.loopback import drive_posts, write_bodies
+from bench.loopback import serve_and_drive
 from collectors.otlp_decode import decode_protobuf
 from store.duckdb_store import DuckDBStore
 
@@ -219,26 +219,9 @@ def _stored_rate(bodies: list[bytes], batches: int) -> tuple[float, float]:
 
 def _end_to_end(bodies: list[bytes], requests: int, concurrency: int) -> tuple[float, float, dict[str, int]]:
     """(spans/s, server CPU µs per span, answers by status) through the real server on loopback."""
-    from console.api.app import Server
-    from console.config import ServerConfig
-    from sample_services.serving import ServerThread
-
-    with tempfile.TemporaryDirectory() as scratch:
-        bodies_file = Path(scratch) / "bodies.bin"
-        write_bodies(bodies_file, bodies)
-        server = Server(ServerConfig(data_dir=Path(scratch) / "data", step_ms=10_000))
-        thread = ServerThread()
-        url = thread.start(server.app)
-        try:
-            # Warm-up: the first requests create the table's first blocks and import lazily.
-            drive_posts(f"{url}/v1/traces", "application/x-protobuf", bodies_file, 2, 8)
-            cpu = time.process_time()
-            result = drive_posts(
-                f"{url}/v1/traces", "application/x-protobuf", bodies_file, concurrency, requests
-            )
-            cpu = time.process_time() - cpu
-        finally:
-            thread.stop()
+    result, cpu = serve_and_drive(
+        "/v1/traces", "application/x-protobuf", bodies, concurrency, requests, warm_up=8
+    )
     spans = requests * SPANS_PER_BATCH
     return spans / result["seconds"], cpu / spans * 1e6, result["statuses"]
 

@@ -20,6 +20,7 @@ import socket
 import struct
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections import Counter
@@ -160,6 +161,35 @@ def drive_posts(
     )
     result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
     return result
+
+
+def serve_and_drive(
+    path: str, content_type: str, bodies: Sequence[bytes], concurrency: int, requests: int, warm_up: int
+) -> tuple[dict[str, Any], float]:
+    """POST ``bodies`` to a fresh Watchfloor server on loopback; (the load's result, server CPU s).
+
+    The server runs in this process (its CPU is what is measured); the load comes from
+    another process. ``warm_up`` requests first: the first ones create the tables' first
+    blocks and import lazily, which is not the steady state.
+    """
+    from console.api.app import Server
+    from console.config import ServerConfig
+    from sample_services.serving import ServerThread
+
+    with tempfile.TemporaryDirectory() as scratch:
+        bodies_file = Path(scratch) / "bodies.bin"
+        write_bodies(bodies_file, bodies)
+        server = Server(ServerConfig(data_dir=Path(scratch) / "data", step_ms=10_000))
+        thread = ServerThread()
+        url = thread.start(server.app)
+        try:
+            drive_posts(f"{url}{path}", content_type, bodies_file, 2, warm_up)
+            cpu = time.process_time()
+            result = drive_posts(f"{url}{path}", content_type, bodies_file, concurrency, requests)
+            cpu = time.process_time() - cpu
+        finally:
+            thread.stop()
+    return result, cpu
 
 
 def main(argv: Sequence[str]) -> None:

@@ -8,26 +8,14 @@ import time
 import httpx
 import pytest
 
+from tests.stacklang.support import DOCS_DATASET as DOCS
+from tests.stacklang.support import TUTORIAL_DATASET as TUTORIAL
 from tests.support.server import RunningServer
 
 STEP = 60_000
 NAN = math.nan
-# stacklang.md §6, the docs data set: three intervals.
-DOCS: list[tuple[dict[str, str], list[float]]] = [
-    ({"name": "ssCpuUser", "nf.app": "alerttest", "nf.node": "i-0123"}, [1, 2, NAN]),
-    ({"name": "ssCpuSystem", "nf.app": "alerttest"}, [3, 4, 5]),
-    ({"name": "ssCpuUser", "nf.app": "nccp", "nf.node": "i-0abc"}, [8, 7, 6]),
-    ({"name": "ssCpuSystem", "nf.app": "nccp"}, [6, 7, 8]),
-    ({"name": "numRequests", "nf.app": "nccp"}, [1, 2, 4]),
-    ({"name": "ssCpuUser", "nf.app": "api", "nf.node": "i-0456"}, [1, 2, 2]),
-]
 WINDOW: list[tuple[dict[str, str], list[float]]] = [
     ({"name": "window"}, [0, 1, -1, NAN, 0, 1, 1, 1, 1, 0]),
-]
-TUTORIAL: list[tuple[dict[str, str], list[float]]] = [
-    ({"name": "cpuUsage", "app": "www", "node": "i-01"}, [33, 31]),
-    ({"name": "cpuUsage", "app": "www", "node": "i-02"}, [20, 37]),
-    ({"name": "cpuUsage", "app": "db", "node": "i-03"}, [57, 62]),
 ]
 
 
