@@ -89,13 +89,15 @@ class ReadsMixin:
         return [SeriesValues(tags[i], start_ms, step_ms, row) for i, row in zip(ids, matrix, strict=True)]
 
     def tag_keys(self, query: TagQuery | None = None) -> list[str]:
-        if query is None:
-            return sorted(self.index.by_key)
-        return sorted({k for i in select(self.index, query) for k in self.index.tags[i]})
+        with self.index.lock:  # the writer grows these sets while readers look
+            if query is None:
+                return sorted(self.index.by_key)
+            return sorted({k for i in select(self.index, query) for k in self.index.tags[i]})
 
     def tag_values(self, key: str, query: TagQuery | None = None) -> list[str]:
-        ids = self.index.by_key.get(key, set()) if query is None else select(self.index, query)
-        return sorted({self.index.tags[i][key] for i in ids if key in self.index.tags[i]})
+        with self.index.lock:
+            ids = self.index.by_key.get(key, set()) if query is None else select(self.index, query)
+            return sorted({self.index.tags[i][key] for i in ids if key in self.index.tags[i]})
 
     # --- spans -------------------------------------------------------------------------------
 

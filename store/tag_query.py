@@ -9,24 +9,31 @@ filter of ``/api/v1/series``.
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
 
 class TagIndex:
-    """Series ids by (key, value), and the tags of every series id."""
+    """Series ids by (key, value), and the tags of every series id.
+
+    The writer thread adds while reader threads select: both hold :attr:`lock` (a reader
+    iterating a set the writer grows would fail with "Set changed size during iteration").
+    """
 
     def __init__(self) -> None:
         self.by_pair: dict[tuple[str, str], set[int]] = {}
         self.by_key: dict[str, set[int]] = {}
         self.tags: dict[int, Mapping[str, str]] = {}
+        self.lock = threading.RLock()
 
     def add(self, series_id: int, tags: Mapping[str, str]) -> None:
-        self.tags[series_id] = tags
-        for pair in tags.items():
-            self.by_pair.setdefault(pair, set()).add(series_id)
-            self.by_key.setdefault(pair[0], set()).add(series_id)
+        with self.lock:
+            self.tags[series_id] = tags
+            for pair in tags.items():
+                self.by_pair.setdefault(pair, set()).add(series_id)
+                self.by_key.setdefault(pair[0], set()).add(series_id)
 
     def all_ids(self) -> set[int]:
         return set(self.tags)
@@ -237,9 +244,10 @@ class MatchNone:
 
 def select(index: TagIndex, query: TagQuery) -> list[int]:
     """Ids of the series matching ``query``, in id order."""
-    candidates = query.candidates(index)
-    pool = index.all_ids() if candidates is None else candidates
-    return sorted(i for i in pool if query.matches(index.tags[i]))
+    with index.lock:
+        candidates = query.candidates(index)
+        pool = index.all_ids() if candidates is None else candidates
+        return sorted(i for i in pool if query.matches(index.tags[i]))
 
 
 class QuerySyntaxError(ValueError):

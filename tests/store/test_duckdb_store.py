@@ -10,7 +10,7 @@ from store.duckdb_store import HOUR_MS, MINUTE_MS, DuckDBStore, Retention
 from store.interfaces import LogSearch, SpanSearch
 from store.model import STATUS_ERROR, Datapoint, LogRecord, Span
 from store.schema import MIGRATIONS
-from store.tag_query import And, Eq, MatchAll, Not, Regex, parse_simple
+from store.tag_query import And, Eq, Has, MatchAll, Not, Regex, parse_simple
 
 STEP = 10_000
 T0 = 1_800_000_000_000  # a whole hour, so minute and hour buckets line up with it
@@ -278,3 +278,33 @@ def test_a_write_that_fails_leaves_no_phantom_series_behind(tmp_path):
         assert list(again.series(Eq("name", "a"), T0, T0 + STEP, STEP)[0].values) == [1.0]
     finally:
         again.close()
+
+
+def test_readers_never_trip_over_the_writer_growing_the_tag_index(store):
+    import threading
+
+    stop = threading.Event()
+    failures: list[BaseException] = []
+
+    def read() -> None:
+        while not stop.is_set():
+            try:
+                store.tag_values("nf.node", Eq("name", "cpu"))
+                store.tag_keys(Has("nf.node"))
+                store.series(Eq("name", "cpu"), T0, T0 + STEP, STEP)
+            except BaseException as error:
+                failures.append(error)
+                return
+
+    readers = [threading.Thread(target=read) for _ in range(3)]
+    for reader in readers:
+        reader.start()
+    for batch in range(80):
+        store.write_datapoints(
+            [Datapoint({"name": "cpu", "nf.node": f"i-{batch}-{n}"}, T0 + STEP, 1.0) for n in range(25)]
+        )
+    stop.set()
+    for reader in readers:
+        reader.join()
+    assert failures == []
+    assert len(store.tag_values("nf.node")) == 2_000
