@@ -22,7 +22,7 @@ import httpx
 from console.fleet_runner import die_with_parent
 
 SERVER_START_TIMEOUT_S = 60.0
-STOP_TIMEOUT_S = 30.0
+STOP_TIMEOUT_S = 60.0  # longer than the server's own 30 s to commit what it queued
 UI_SCRIPT = Path(__file__).parent / "ui" / "status.py"
 SERVER_URL_ENV = "WATCHFLOOR_SERVER_URL"
 

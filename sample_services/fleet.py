@@ -97,7 +97,10 @@ def write_fleet_file(path: Path, layout: list[InstanceSpec]) -> None:
         }
         for s in layout
     ]
-    path.write_text(json.dumps({"instances": instances}, indent=2) + "\n")
+    # Written aside and renamed: a collector reading it meanwhile sees the old map or the new one.
+    partial = path.with_suffix(path.suffix + ".partial")
+    partial.write_text(json.dumps({"instances": instances}, indent=2) + "\n")
+    partial.replace(path)
 
 
 def read_fleet_file(path: Path) -> list[dict[str, object]]:

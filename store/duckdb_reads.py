@@ -79,9 +79,11 @@ class ReadsMixin:
             return []
         start_ms = start_ms // step_ms * step_ms
         window = Window(start_ms, step_ms, max(0, math.ceil((end_ms - start_ms) / step_ms)))
+        # A rollup serves a step only when whole rollup buckets fit in it (a 90 s step would
+        # otherwise mix minutes across its boundaries).
         marks = Watermarks(
-            self.watermark("1m") if step_ms >= MINUTE_MS else 0,
-            self.watermark("1h") if step_ms >= HOUR_MS else 0,
+            self.watermark("1m") if step_ms % MINUTE_MS == 0 else 0,
+            self.watermark("1h") if step_ms % HOUR_MS == 0 else 0,
         )
         all_ids = len(ids) == len(self.index.tags)
         matrix = read_matrix(self.cursor(), ids, all_ids, window, marks, consolidation)
@@ -101,11 +103,13 @@ class ReadsMixin:
 
     # --- spans -------------------------------------------------------------------------------
 
-    def trace(self, trace_id: str) -> list[Span]:
+    def trace(self, trace_id: str, limit: int | None = None) -> list[Span]:
+        """The trace's spans by start time; the first ``limit`` when given."""
         rows = (
             self.cursor()
             .execute(
-                f"SELECT {SPAN_COLUMNS} FROM spans WHERE trace_id = ? ORDER BY start_ns", [trace_id.lower()]
+                f"SELECT {SPAN_COLUMNS} FROM spans WHERE trace_id = ? ORDER BY start_ns LIMIT ?",
+                [trace_id.lower(), limit],
             )
             .fetchall()
         )

@@ -157,6 +157,10 @@ class Server:
             for task in tasks:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+            # The span-derived steps still open are written too: a stop must not lose them.
+            pending = self.span_metrics.flush(int(self.clock() * 1000) + 1_000 * self.config.step_ms)
+            with contextlib.suppress(QueueFull):
+                self.write_queue.submit("datapoints", pending)
             await asyncio.to_thread(self.write_queue.close)
             if self.es_puller is not None:
                 self.es_puller.close()

@@ -255,3 +255,48 @@ def test_credentials_in_target_urls_never_reach_an_answer(tmp_path):
         assert "s3cret" not in metrics
     finally:
         running.stop()
+
+
+def test_span_metrics_of_steps_still_open_are_written_at_shutdown(tmp_path):
+    from store.duckdb_store import DuckDBStore
+    from store.tag_query import Eq
+
+    running = RunningServer(tmp_path / "s", step_ms=60_000)
+    now_ns = time.time_ns()
+    span = {
+        "traceId": "ab" * 16,
+        "spanId": "cd" * 8,
+        "name": "GET /x",
+        "kind": 2,
+        "startTimeUnixNano": str(now_ns - 5_000_000),
+        "endTimeUnixNano": str(now_ns),
+    }
+    body = {
+        "resourceSpans": [
+            {
+                "resource": {"attributes": [{"key": "service.name", "value": {"stringValue": "cdn"}}]},
+                "scopeSpans": [{"spans": [span]}],
+            }
+        ]
+    }
+    assert httpx.post(f"{running.url}/v1/traces", json=body).status_code == 200
+    running.stop()  # well before the step closes
+    store = DuckDBStore(tmp_path / "s" / "watchfloor.duckdb")
+    try:
+        assert store.tag_values("span.name", Eq("name", "span.calls")) == ["GET /x"]
+    finally:
+        store.close()
+
+
+def test_a_runaway_trace_is_answered_truncated(server, monkeypatch):
+    import console.api.reads as reads
+
+    monkeypatch.setattr(reads, "MAX_TRACE_SPANS", 5)
+    server.store.write_spans(
+        [
+            Span("ef" * 16, f"{n:016x}", "", "loop", 1, T0 * 10**6 + n, T0 * 10**6 + n + 1, "drm")
+            for n in range(8)
+        ]
+    )
+    whole = httpx.get(f"{server.url}/api/v1/traces/{'ef' * 16}").json()
+    assert len(whole["spans"]) == 5 and whole["truncated"] is True
