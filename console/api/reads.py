@@ -11,6 +11,7 @@ from typing import Any
 from fastapi import APIRouter, Query
 
 from sample_services.errors import ServiceError
+from stacklang import StackLangError, parse_query
 from store.duckdb_store import DuckDBStore
 from store.interfaces import LogSearch, SpanSearch
 from store.model import LogRecord, Span
@@ -100,7 +101,10 @@ def read_router(
 
     @router.get("/series")
     def series(
-        q: str = Query("", description="key=value,key=~regex,key (all must hold)"),
+        q: str = Query(
+            "",
+            description="an Atlas query (name,up,:eq,nf.app,drm,:eq,:and), or the older key=value form",
+        ),
         start: str | None = None,
         end: str | None = None,
         step: int | None = Query(None, ge=1_000, description="milliseconds"),
@@ -111,9 +115,11 @@ def read_router(
         step_ms = step or default_step_ms
         if start_ms >= end_ms:
             raise ServiceError(400, "start", "must be before end")
+        # The query is the stack language's (every Atlas word starts with ':'); the simple
+        # key=value filter stays for scripts written before it.
         try:
-            query = parse_simple(q)
-        except QuerySyntaxError as error:
+            query = parse_query(q) if ":" in q else parse_simple(q)
+        except (QuerySyntaxError, StackLangError) as error:
             raise ServiceError(400, "q", str(error)) from None
         points_per_series = (end_ms - start_ms) // step_ms + 1
         if points_per_series > MAX_POINTS:

@@ -96,6 +96,7 @@ def test_with_a_token_every_write_needs_it_and_reads_stay_open(tmp_path):
         ("/api/v1/logs", {"end": "2026-11-24T10:00:00"}, "end", "needs a zone"),
         ("/api/v1/series", {"q": "name=~(unclosed"}, "q", "invalid regular expression"),
         ("/api/v1/series", {"q": "=x"}, "q", "a tag key is required"),
+        ("/api/v1/series", {"q": "name,cpu,:eq,:frob"}, "q", "unknown word ':frob'"),
         ("/api/v1/series", {"start": "2000", "end": "1000"}, "start", "before end"),
         ("/api/v1/series", {"start": "0", "end": "9000000000000", "step": "1000"}, "step", "over the limit"),
         ("/api/v1/series", {"step": "10"}, "step", "greater than or equal to 1000"),
@@ -130,6 +131,11 @@ def test_series_over_the_limit_are_refused_rather_than_answered(tmp_path, monkey
         assert "5 series match, over the limit of 3" in answer.json()["detail"]
         narrow = httpx.get(f"{running.url}/api/v1/series", params={**params, "q": "name=cpu,nf.node=i-2"})
         assert narrow.json()["series"][0]["values"][0] == 2.0
+        atlas = httpx.get(
+            f"{running.url}/api/v1/series",
+            params={**params, "q": "name,cpu,:eq,nf.node,(,i-3,i-4,),:in,:and"},
+        )
+        assert [s["values"][0] for s in atlas.json()["series"]] == [3.0, 4.0]
     finally:
         running.stop()
 
