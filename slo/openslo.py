@@ -1,0 +1,180 @@
+"""Load and validate OpenSLO v1 YAML: one or many documents per text, resolved into a :class:`Catalog`.
+
+``load_catalog(text)`` is what callers use. It reads every document with
+``yaml.safe_load_all``, checks each against the rules of slo.md §3, resolves an SLO's
+``indicatorRef`` against the SLI documents of the same text (and ``known_slis``) and
+raises :class:`~slo.problems.ValidationError` listing every problem, each naming the
+document (``kind/name``, or ``document N`` when that is unknown), the field path and
+the reason. Nothing is returned unless everything is valid.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from slo.model import SLI, SLO, AlertCondition, AlertNotificationTarget, AlertPolicy, DataSource, Service
+from slo.openslo_sli import read_sli_spec
+from slo.openslo_slo import read_slo_spec
+from slo.problems import Checker, Problem, ValidationError
+
+__all__ = ["API_VERSION", "KINDS", "Catalog", "load_catalog"]
+
+API_VERSION = "openslo/v1"
+KINDS = ("SLO", "SLI", "DataSource", "AlertPolicy", "AlertCondition", "AlertNotificationTarget", "Service")
+_RFC1123_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
+
+
+@dataclass(frozen=True, slots=True)
+class Catalog:
+    """Every valid document of a text, by kind, in document order."""
+
+    slos: tuple[SLO, ...] = ()
+    slis: tuple[SLI, ...] = ()
+    data_sources: tuple[DataSource, ...] = ()
+    alert_policies: tuple[AlertPolicy, ...] = ()
+    alert_conditions: tuple[AlertCondition, ...] = ()
+    notification_targets: tuple[AlertNotificationTarget, ...] = ()
+    services: tuple[Service, ...] = field(default=())
+
+
+@dataclass(slots=True)
+class _Document:
+    kind: str
+    name: str
+    spec: Mapping[str, Any]
+    check: Checker
+
+
+def _header(index: int, raw: object) -> _Document | None:
+    """Check apiVersion, kind and metadata.name; returns the document when its spec can be read."""
+    check = Checker(f"document {index + 1}")
+    body = check.mapping(raw, "")
+    if body is None:
+        raise ValidationError(check.problems)
+    kind, meta = body.get("kind"), body.get("metadata")
+    name = meta.get("name") if isinstance(meta, dict) else None
+    if isinstance(kind, str) and isinstance(name, str):
+        check.document = f"{kind}/{name}"
+    if body.get("apiVersion") != API_VERSION:
+        check.fail("apiVersion", f"expected {API_VERSION!r}, got {body.get('apiVersion')!r}")
+    if kind not in KINDS:
+        check.fail("kind", f"unknown kind {kind!r} (expected one of {', '.join(KINDS)})")
+    checked_meta = check.mapping(meta, "metadata")
+    checked_name = None if checked_meta is None else check.string(checked_meta, "name", "metadata")
+    if checked_name is not None and not _RFC1123_LABEL.fullmatch(checked_name):
+        check.fail("metadata.name", f"{name!r} is not an RFC 1123 label (a-z, 0-9, '-', at most 63)")
+    spec = check.mapping(body.get("spec"), "spec")
+    if check.problems or spec is None:
+        raise ValidationError(check.problems)
+    return _Document(str(kind), str(name), spec, check)
+
+
+def _refs(
+    check: Checker, spec: Mapping[str, Any], key: str, ref_key: str, *, required: bool
+) -> tuple[str, ...]:
+    found = []
+    for i, item in enumerate(check.items(spec.get(key), f"spec.{key}", required=required) or []):
+        ref = item.get(ref_key) if isinstance(item, dict) else None
+        if not isinstance(ref, str):
+            check.fail(f"spec.{key}[{i}]", f"expected {{{ref_key}: name}}")
+        else:
+            found.append(ref)
+    return tuple(found)
+
+
+def _read_other(doc: _Document) -> object | None:
+    """DataSource, AlertPolicy, AlertCondition, AlertNotificationTarget and Service."""
+    check, spec = doc.check, doc.spec
+    description = spec.get("description") if isinstance(spec.get("description"), str) else None
+    if doc.kind == "DataSource":
+        kind = check.string(spec, "type", "spec")
+        return None if kind is None else DataSource(doc.name, kind)
+    if doc.kind == "AlertNotificationTarget":
+        target = check.string(spec, "target", "spec")
+        return None if target is None else AlertNotificationTarget(doc.name, target, description)
+    if doc.kind == "AlertPolicy":
+        conditions = _refs(check, spec, "conditions", "conditionRef", required=True)
+        targets = _refs(check, spec, "notificationTargets", "targetRef", required=False)
+        return AlertPolicy(doc.name, conditions, targets) if conditions else None
+    if doc.kind == "AlertCondition":
+        severity = check.string(spec, "severity", "spec")
+        condition = check.mapping(spec.get("condition"), "spec.condition")
+        if condition is None:
+            return None
+        if condition.get("kind") != "burnrate":
+            check.fail("spec.condition.kind", f"expected 'burnrate', got {condition.get('kind')!r}")
+        threshold = check.number(condition, "threshold", "spec.condition")
+        if threshold is not None and threshold <= 0:
+            check.fail("spec.condition.threshold", f"{threshold} is not above 0")
+        lookback = check.duration(condition, "lookbackWindow", "spec.condition")
+        after = check.duration(condition, "alertAfter", "spec.condition", required=False)
+        if check.problems or severity is None or threshold is None or lookback is None:
+            return None
+        return AlertCondition(doc.name, severity, threshold, lookback, after)
+    return Service(doc.name, description)
+
+
+def load_catalog(text: str, *, known_slis: Mapping[str, SLI] | None = None) -> Catalog:
+    """Parse ``text`` (one or many ``---``-separated documents) into a :class:`Catalog`.
+
+    Raises :class:`ValidationError` for invalid YAML or any rule broken, listing every problem.
+    """
+    try:
+        raws = [raw for raw in yaml.safe_load_all(text) if raw is not None]
+    except yaml.YAMLError as exc:
+        raise ValidationError([Problem("document", "", f"invalid YAML: {exc}")]) from exc
+    problems: list[Problem] = []
+    docs: list[_Document] = []
+    for index, raw in enumerate(raws):
+        try:
+            doc = _header(index, raw)
+        except ValidationError as exc:
+            problems.extend(exc.problems)
+            continue
+        if doc is not None:
+            docs.append(doc)
+    seen: set[tuple[str, str]] = set()
+    for doc in docs:
+        if (doc.kind, doc.name) in seen:
+            doc.check.fail("metadata.name", f"another {doc.kind} is also named {doc.name!r}")
+        seen.add((doc.kind, doc.name))
+    slis = dict(known_slis or {})
+    by_kind: dict[str, list[object]] = {kind: [] for kind in KINDS}
+    broken = set()
+    for doc in docs:  # SLIs first, so that indicatorRef can point forwards
+        if doc.kind != "SLI":
+            continue
+        sli = read_sli_spec(doc.check, doc.spec, "spec", doc.name)
+        if sli is None:
+            broken.add(doc.name)
+        else:
+            slis[doc.name] = sli
+            by_kind["SLI"].append(sli)
+    for doc in docs:
+        if doc.kind == "SLO":
+            item: object | None = read_slo_spec(doc.check, doc.name, doc.spec, slis, frozenset(broken))
+        elif doc.kind != "SLI":
+            item = _read_other(doc)
+        else:
+            item = None
+        if item is not None:
+            by_kind[doc.kind].append(item)
+        problems.extend(doc.check.problems)
+    if problems:
+        raise ValidationError(problems)
+    return Catalog(
+        slos=tuple(x for x in by_kind["SLO"] if isinstance(x, SLO)),
+        slis=tuple(x for x in by_kind["SLI"] if isinstance(x, SLI)),
+        data_sources=tuple(x for x in by_kind["DataSource"] if isinstance(x, DataSource)),
+        alert_policies=tuple(x for x in by_kind["AlertPolicy"] if isinstance(x, AlertPolicy)),
+        alert_conditions=tuple(x for x in by_kind["AlertCondition"] if isinstance(x, AlertCondition)),
+        notification_targets=tuple(
+            x for x in by_kind["AlertNotificationTarget"] if isinstance(x, AlertNotificationTarget)
+        ),
+        services=tuple(x for x in by_kind["Service"] if isinstance(x, Service)),
+    )

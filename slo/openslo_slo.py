@@ -1,0 +1,252 @@
+"""Reading an OpenSLO ``SLO`` spec: indicator, time window, budgeting method, objectives, extensions.
+
+``spec.watchfloor`` holds Watchfloor's extensions: ``windows`` (burn-rate tiers
+``{severity, long, short, budgetPercent}``, thresholds scaled to the period with Sloth's
+rule), ``minEvents`` (low-traffic guard) and ``exclusions`` (``{start, duration, every?}``).
+Calendar periods in months use the rolling day equivalents of :mod:`slo.durations` for scaling.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any, cast
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from slo.burn import scaled_threshold
+from slo.durations import rolling_timedelta
+from slo.model import (
+    BUDGETING_METHODS,
+    SLI,
+    SLO,
+    BudgetingMethod,
+    Exclusion,
+    Objective,
+    TimeWindow,
+    WindowPair,
+)
+from slo.openslo_sli import read_sli_spec
+from slo.problems import Checker, join
+
+__all__ = ["read_slo_spec"]
+
+_OPS = ("lt", "lte", "gt", "gte")
+
+
+def _time(check: Checker, parent: Mapping[str, Any], key: str, path: str) -> datetime | None:
+    value = parent.get(key)
+    if isinstance(value, datetime):  # YAML timestamps arrive already parsed
+        return value
+    text = check.string(parent, key, path)
+    if text is None:
+        return None
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        check.fail(join(path, key), f"{text!r} is not a date and time such as '2024-01-01 00:00:00'")
+        return None
+
+
+def _time_window(check: Checker, value: object) -> TimeWindow | None:
+    items = check.items(value, "spec.timeWindow")
+    if items is None:
+        return None
+    if len(items) != 1:
+        check.fail("spec.timeWindow", f"needs exactly one time window, got {len(items)}")
+        return None
+    path = "spec.timeWindow[0]"
+    window = check.mapping(items[0], path)
+    if window is None:
+        return None
+    duration = check.duration(window, "duration", path)
+    rolling = window.get("isRolling") is True
+    if rolling == ("calendar" in window):
+        check.fail(path, "needs exactly one of isRolling: true and calendar")
+        return None
+    if rolling:
+        return None if duration is None else TimeWindow(duration, is_rolling=True)
+    where = join(path, "calendar")
+    calendar = check.mapping(window.get("calendar"), where)
+    if calendar is None:
+        return None
+    start = _time(check, calendar, "startTime", where)
+    zone = check.string(calendar, "timeZone", where)
+    if zone is not None:
+        try:
+            ZoneInfo(zone)
+        except (ZoneInfoNotFoundError, ValueError):
+            check.fail(join(where, "timeZone"), f"unknown time zone {zone!r}")
+            zone = None
+    if duration is None or start is None or zone is None:
+        return None
+    return TimeWindow(duration, is_rolling=False, start=start, time_zone=zone)
+
+
+def _objective(
+    check: Checker, value: object, path: str, method: str | None, sli: SLI | None
+) -> Objective | None:
+    item = check.mapping(value, path)
+    if item is None:
+        return None
+    target: float | None = None
+    if ("target" in item) == ("targetPercent" in item):
+        check.fail(path, "needs exactly one of target and targetPercent")
+    elif "target" in item:
+        target = check.number(item, "target", path)
+        if target is not None and not 0.0 < target < 1.0:
+            check.fail(join(path, "target"), f"{target} is outside (0, 1)")
+            target = None
+    else:
+        percent = check.number(item, "targetPercent", path)
+        if percent is not None and not 0.0 < percent < 100.0:
+            check.fail(join(path, "targetPercent"), f"{percent} is outside (0, 100)")
+            percent = None
+        target = None if percent is None else percent / 100.0
+    slice_window = slice_target = None
+    if method in ("Timeslices", "RatioTimeslices"):
+        slice_window = check.duration(item, "timeSliceWindow", path)
+    if method == "Timeslices":
+        slice_target = check.number(item, "timeSliceTarget", path)
+        if slice_target is not None and not 0.0 < slice_target <= 1.0:
+            check.fail(join(path, "timeSliceTarget"), f"{slice_target} is outside (0, 1]")
+    op = value_ = None
+    if sli is not None and sli.threshold_metric is not None:
+        op = check.string(item, "op", path)
+        if op is not None and op not in _OPS:
+            check.fail(join(path, "op"), f"unknown op {op!r} (expected one of {', '.join(_OPS)})")
+        value_ = check.number(item, "value", path)
+    if target is None:
+        return None
+    name = item.get("displayName")
+    return Objective(
+        target=target,
+        display_name=name if isinstance(name, str) else None,
+        op=op,
+        value=value_,
+        time_slice_target=slice_target,
+        time_slice_window=slice_window,
+    )
+
+
+def _indicator(
+    check: Checker, spec: Mapping[str, Any], slis: Mapping[str, SLI], name: str, broken: frozenset[str]
+) -> SLI | None:
+    has_inline, has_ref = "indicator" in spec, "indicatorRef" in spec
+    if has_inline and has_ref:
+        check.fail("spec", "needs only one of indicator and indicatorRef")
+        return None
+    if has_ref:
+        ref = check.string(spec, "indicatorRef", "spec")
+        if ref is not None and ref in broken:
+            check.fail("spec.indicatorRef", f"SLI {ref!r} is invalid (see its own problems)")
+        elif ref is not None and ref not in slis:
+            check.fail("spec.indicatorRef", f"unknown SLI {ref!r}")
+        return None if ref is None else slis.get(ref)
+    inline = check.mapping(spec.get("indicator"), "spec.indicator")
+    if inline is None:
+        return None
+    meta = inline.get("metadata")
+    inline_name = meta.get("name") if isinstance(meta, dict) else None
+    body = check.mapping(inline.get("spec"), "spec.indicator.spec")
+    if body is None:
+        return None
+    return read_sli_spec(
+        check, body, "spec.indicator.spec", inline_name if isinstance(inline_name, str) else name
+    )
+
+
+def _extensions(check: Checker, value: object, window: TimeWindow | None) -> dict[str, Any]:
+    ext = check.mapping(value, "spec.watchfloor", required=False)
+    if ext is None:
+        return {}
+    found: dict[str, Any] = {}
+    if "minEvents" in ext:
+        count = ext["minEvents"]
+        if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+            check.fail("spec.watchfloor.minEvents", "expected a whole number ≥ 0")
+        else:
+            found["min_events"] = count
+    rows = check.items(ext.get("windows"), "spec.watchfloor.windows", required=False)
+    if rows is not None:
+        pairs = []
+        for i, row in enumerate(rows):
+            path = f"spec.watchfloor.windows[{i}]"
+            pair = check.mapping(row, path)
+            if pair is None:
+                continue
+            severity = check.string(pair, "severity", path)
+            long, short = check.span(pair, "long", path), check.span(pair, "short", path)
+            pct = check.number(pair, "budgetPercent", path)
+            if pct is not None and not 0.0 < pct <= 100.0:
+                check.fail(join(path, "budgetPercent"), f"{pct} is outside (0, 100]")
+                pct = None
+            if long is not None and short is not None and short >= long:
+                check.fail(join(path, "short"), "must be shorter than long")
+                short = None
+            if severity and long and short and pct is not None and window is not None:
+                period = rolling_timedelta(window.duration)
+                pairs.append(WindowPair(severity, long, short, pct, scaled_threshold(pct, period, long)))
+        found["windows"] = tuple(pairs)
+    exclusions = check.items(ext.get("exclusions"), "spec.watchfloor.exclusions", required=False)
+    if exclusions is not None:
+        parsed = []
+        for i, row in enumerate(exclusions):
+            path = f"spec.watchfloor.exclusions[{i}]"
+            item = check.mapping(row, path)
+            if item is None:
+                continue
+            start, span = _time(check, item, "start", path), check.span(item, "duration", path)
+            every = check.span(item, "every", path, required=False)
+            if start is not None and span is not None:
+                parsed.append(Exclusion(start, span, every))
+        found["exclusions"] = tuple(parsed)
+    return found
+
+
+def read_slo_spec(
+    check: Checker,
+    name: str,
+    spec: Mapping[str, Any],
+    slis: Mapping[str, SLI],
+    broken: frozenset[str] = frozenset(),
+) -> SLO | None:
+    """An :class:`SLO` from ``spec`` with ``indicatorRef`` resolved in ``slis``; None after problems.
+
+    ``broken`` names SLI documents that failed validation, so a reference to one is not 'unknown'.
+    """
+    before = len(check.problems)
+    service = check.string(spec, "service", "spec")
+    indicator = _indicator(check, spec, slis, name, broken)
+    window = _time_window(check, spec.get("timeWindow"))
+    method = check.string(spec, "budgetingMethod", "spec")
+    if method is not None and method not in BUDGETING_METHODS:
+        check.fail(
+            "spec.budgetingMethod",
+            f"unknown method {method!r} (expected one of {', '.join(BUDGETING_METHODS)})",
+        )
+        method = None
+    objectives = []
+    items = check.items(spec.get("objectives"), "spec.objectives")
+    if items is not None and not items:
+        check.fail("spec.objectives", "needs at least one objective")
+    for i, item in enumerate(items or []):
+        objectives.append(_objective(check, item, f"spec.objectives[{i}]", method, indicator))
+    policies = check.items(spec.get("alertPolicies"), "spec.alertPolicies", required=False) or []
+    for i, policy in enumerate(policies):
+        if not isinstance(policy, str):
+            check.fail(f"spec.alertPolicies[{i}]", "expected the name of an AlertPolicy")
+    extensions = _extensions(check, spec.get("watchfloor"), window)
+    if len(check.problems) > before:
+        return None
+    description = spec.get("description")
+    return SLO(
+        name=name,
+        service=cast(str, service),
+        indicator=cast(SLI, indicator),
+        time_window=cast(TimeWindow, window),
+        budgeting_method=cast(BudgetingMethod, method),
+        objectives=tuple(o for o in objectives if o is not None),
+        alert_policies=tuple(policies),
+        description=description if isinstance(description, str) else None,
+        **extensions,
+    )

@@ -1,0 +1,127 @@
+"""Validation problems (document, field path, reason) and the checker that collects them.
+
+``Checker`` reads untyped YAML values field by field; every accessor records a problem
+and returns None instead of raising, so one pass reports everything wrong with a file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from slo.durations import Duration, DurationError, parse_duration, rolling_timedelta
+
+__all__ = ["Checker", "Problem", "ValidationError", "join"]
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One thing wrong: in ``document`` (``SLO/name`` or ``document 2``), at ``path``, because ``reason``."""
+
+    document: str
+    path: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.document}: {self.path or '(document)'}: {self.reason}"
+
+
+class ValidationError(ValueError):
+    """OpenSLO input that cannot be used; ``problems`` lists every reason found."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        super().__init__("; ".join(str(p) for p in problems))
+        self.problems = tuple(problems)
+
+
+def join(path: str, key: str | int) -> str:
+    """``spec`` + ``objectives`` → ``spec.objectives``; ``spec.objectives`` + 0 → ``spec.objectives[0]``."""
+    if isinstance(key, int):
+        return f"{path}[{key}]"
+    return f"{path}.{key}" if path else key
+
+
+def _type_name(value: object) -> str:
+    return {dict: "a mapping", list: "a list", str: "a string", bool: "a boolean"}.get(
+        type(value), type(value).__name__
+    )
+
+
+class Checker:
+    """Collects problems for one document; accessors return None when the field is unusable."""
+
+    def __init__(self, document: str) -> None:
+        self.document = document
+        self.problems: list[Problem] = []
+
+    def fail(self, path: str, reason: str) -> None:
+        self.problems.append(Problem(self.document, path, reason))
+
+    def mapping(self, value: object, path: str, *, required: bool = True) -> Mapping[str, Any] | None:
+        if value is None:
+            if required:
+                self.fail(path, "missing")
+            return None
+        if not isinstance(value, dict):
+            self.fail(path, f"expected a mapping, got {_type_name(value)}")
+            return None
+        return value
+
+    def items(self, value: object, path: str, *, required: bool = True) -> list[Any] | None:
+        if value is None:
+            if required:
+                self.fail(path, "missing")
+            return None
+        if not isinstance(value, list):
+            self.fail(path, f"expected a list, got {_type_name(value)}")
+            return None
+        return value
+
+    def string(self, parent: Mapping[str, Any], key: str, path: str, *, required: bool = True) -> str | None:
+        value = parent.get(key)
+        where = join(path, key)
+        if value is None:
+            if required:
+                self.fail(where, "missing")
+            return None
+        if not isinstance(value, str):
+            self.fail(where, f"expected a non-empty string, got {_type_name(value)}")
+            return None
+        if not value.strip():
+            self.fail(where, "must not be empty")
+            return None
+        return value
+
+    def number(
+        self, parent: Mapping[str, Any], key: str, path: str, *, required: bool = True
+    ) -> float | None:
+        value = parent.get(key)
+        where = join(path, key)
+        if value is None:
+            if required:
+                self.fail(where, "missing")
+            return None
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            self.fail(where, f"expected a number, got {_type_name(value)}")
+            return None
+        return float(value)
+
+    def duration(
+        self, parent: Mapping[str, Any], key: str, path: str, *, required: bool = True
+    ) -> Duration | None:
+        text = self.string(parent, key, path, required=required)
+        if text is None:
+            return None
+        try:
+            return parse_duration(text)
+        except DurationError as exc:
+            self.fail(join(path, key), str(exc))
+            return None
+
+    def span(
+        self, parent: Mapping[str, Any], key: str, path: str, *, required: bool = True
+    ) -> timedelta | None:
+        parsed = self.duration(parent, key, path, required=required)
+        return None if parsed is None else rolling_timedelta(parsed)
