@@ -40,6 +40,7 @@ class ServerConfig:
     step_ms: int = 60_000  # Atlas's default step; the demo uses 10 s
     scrape_interval_ms: int | None = None  # default: the step (one scrape per step)
     scrape_timeout_s: float = 5.0
+    scrape_max_body_bytes: int = 64 * 1024 * 1024  # a target answering more is down, with the reason
     scrape_concurrency: int = 32
     # The fleet map written by `watchfloor fleet` (default <data>/fleet.json); its instances
     # are scraped while it exists.
@@ -193,6 +194,7 @@ def _check(config: ServerConfig) -> None:
         raise ConfigError(f"port: {config.port} is not a TCP port (0-65535)")
     for name in (
         "scrape_concurrency",
+        "scrape_max_body_bytes",
         "write_queue_capacity",
         "otlp_max_body_bytes",
         "graph_max_series",

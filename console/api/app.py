@@ -81,6 +81,7 @@ class Server:
             step_ms=config.step_ms,
             interval_ms=config.scrape_interval_ms,
             timeout_s=config.scrape_timeout_s,
+            max_body_bytes=config.scrape_max_body_bytes,
             concurrency=config.scrape_concurrency,
             clock=clock,
         )

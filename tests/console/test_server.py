@@ -306,3 +306,26 @@ def test_a_runaway_trace_is_answered_truncated(server, monkeypatch):
     )
     whole = httpx.get(f"{server.url}/api/v1/traces/{'ef' * 16}").json()
     assert len(whole["spans"]) == 5 and whole["truncated"] is True
+
+
+def test_a_target_answering_more_than_the_configured_body_cap_is_down_with_the_reason(tmp_path):
+    from starlette.applications import Starlette
+    from starlette.responses import PlainTextResponse
+    from starlette.routing import Route
+
+    from console.config import ScrapeTarget
+    from sample_services.serving import ServerThread
+
+    big = "".join(f'padding_metric{{n="{n}"}} 1\n' for n in range(200))
+    target_thread = ServerThread()
+    target_url = target_thread.start(Starlette(routes=[Route("/metrics", lambda _: PlainTextResponse(big))]))
+    target = ScrapeTarget(f"{target_url}/metrics", {"nf.app": "chatty"})
+    running = RunningServer(tmp_path / "s", step_ms=1_000, targets=(target,), scrape_max_body_bytes=1_024)
+    try:
+        shown = eventually(
+            lambda: httpx.get(f"{running.url}/api/v1/targets").json()["targets"], what="a scrape"
+        )
+        assert shown[0]["health"] == "down" and "body over 1024 bytes" in shown[0]["last_error"]
+    finally:
+        running.stop()
+        target_thread.stop()
