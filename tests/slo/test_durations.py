@@ -76,22 +76,30 @@ def test_the_package_surface_does_not_drift():
     import slo
 
     assert sorted(slo.__all__) == [
+        "BudgetReport",
         "Catalog",
         "Duration",
         "DurationError",
+        "EvaluationWindow",
         "Problem",
         "ValidationError",
         "budget_consumed",
         "budget_remaining",
         "burn_rate",
+        "burn_rate_series",
         "calendar_months",
         "default_windows",
         "error_budget",
+        "evaluate_budget",
+        "evaluate_objective",
+        "evaluation_window",
+        "exclusion_mask",
         "load_catalog",
         "parse_duration",
         "rolling_timedelta",
         "scaled_threshold",
         "should_fire",
         "time_to_exhaustion",
+        "trailing_burn_rate",
     ]
     assert all(hasattr(slo, name) for name in slo.__all__)
