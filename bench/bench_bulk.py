@@ -20,14 +20,11 @@ from __future__ import annotations
 
 import argparse
 import random
-import tempfile
-import time
-from collections.abc import Callable
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from bench.loopback import serve_and_drive
+from bench.rates import best_rate, stored_rate
 from collectors.bulk_intake import log_record, parse_bulk
 from store.duckdb_store import DuckDBStore
 from tracing.log_shipper import bulk_body
@@ -80,35 +77,6 @@ def _parse(body: bytes) -> list[Any]:
     return [log_record(op.source or "", op.index) for op in parse_bulk(body.decode(), None)]
 
 
-def _best_rate(run: Callable[[], int], repeats: int = 3) -> float:
-    best = 0.0
-    for _ in range(repeats):
-        began = time.perf_counter()
-        handled = run()
-        best = max(best, handled / (time.perf_counter() - began))
-    return best
-
-
-def _stored_rate(bodies: list[bytes], count: int) -> tuple[float, float]:
-    """(parse + write_logs documents/s, write_logs alone documents/s) into a fresh DuckDB file."""
-    with tempfile.TemporaryDirectory() as scratch:
-        store = DuckDBStore(Path(scratch) / "bench.duckdb")
-        try:
-            store.write_logs(_parse(bodies[0]))  # first write: table and index warm
-            writing = 0.0
-            began = time.perf_counter()
-            for n in range(count):
-                records = _parse(bodies[n % len(bodies)])
-                started = time.perf_counter()
-                store.write_logs(records)
-                writing += time.perf_counter() - started
-            total = time.perf_counter() - began
-        finally:
-            store.close()
-    documents = count * DOCUMENTS_PER_REQUEST
-    return documents / total, documents / writing
-
-
 def _end_to_end(bodies: list[bytes], requests: int, concurrency: int) -> tuple[float, float, dict[str, int]]:
     """(documents/s, server CPU µs per document, answers by status) through the real server."""
     result, cpu = serve_and_drive("/_bulk", "application/x-ndjson", bodies, concurrency, requests, warm_up=4)
@@ -126,8 +94,8 @@ def main(argv: list[str] | None = None) -> None:
     options = parser.parse_args(argv)
 
     bodies = [build_body(n) for n in range(BODIES)]
-    parsed = _best_rate(lambda: sum(len(_parse(body)) for body in bodies))
-    stored, writing = _stored_rate(bodies, STORE_BODIES)
+    parsed = best_rate(lambda: sum(len(_parse(body)) for body in bodies))
+    stored, writing = stored_rate(bodies, STORE_BODIES, _parse, DuckDBStore.write_logs)
     e2e, e2e_cpu, statuses = _end_to_end(bodies, options.requests, E2E_CONCURRENCY)
 
     size = sum(len(body) for body in bodies) // len(bodies)

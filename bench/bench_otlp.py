@@ -24,10 +24,6 @@ from __future__ import annotations
 
 import argparse
 import random
-import tempfile
-import time
-from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
@@ -36,6 +32,7 @@ from opentelemetry.proto.trace.v1.trace_pb2 import Span as PbSpan
 from opentelemetry.proto.trace.v1.trace_pb2 import Status
 
 from bench.loopback import serve_and_drive
+from bench.rates import best_rate, stored_rate
 from collectors.otlp_decode import decode_protobuf
 from store.duckdb_store import DuckDBStore
 
@@ -187,36 +184,6 @@ def floor_walk(body: bytes) -> int:
     return count
 
 
-def _best_rate(run: Callable[[], int], repeats: int = 3) -> float:
-    """Items per second, best of ``repeats`` runs; ``run`` returns how many items it handled."""
-    best = 0.0
-    for _ in range(repeats):
-        began = time.perf_counter()
-        handled = run()
-        best = max(best, handled / (time.perf_counter() - began))
-    return best
-
-
-def _stored_rate(bodies: list[bytes], batches: int) -> tuple[float, float]:
-    """(decode + write_spans spans/s, write_spans alone spans/s) into a fresh DuckDB file."""
-    with tempfile.TemporaryDirectory() as scratch:
-        store = DuckDBStore(Path(scratch) / "bench.duckdb")
-        try:
-            store.write_spans(decode_protobuf(bodies[0]).spans)  # first write: table and index warm
-            writing = 0.0
-            began = time.perf_counter()
-            for n in range(batches):
-                decoded = decode_protobuf(bodies[n % len(bodies)]).spans
-                started = time.perf_counter()
-                store.write_spans(decoded)
-                writing += time.perf_counter() - started
-            total = time.perf_counter() - began
-        finally:
-            store.close()
-    spans = batches * SPANS_PER_BATCH
-    return spans / total, spans / writing
-
-
 def _end_to_end(bodies: list[bytes], requests: int, concurrency: int) -> tuple[float, float, dict[str, int]]:
     """(spans/s, server CPU µs per span, answers by status) through the real server on loopback."""
     result, cpu = serve_and_drive(
@@ -236,9 +203,11 @@ def main(argv: list[str] | None = None) -> None:
     options = parser.parse_args(argv)
 
     bodies = [build_batch(n) for n in range(BATCHES)]
-    floor = _best_rate(lambda: sum(floor_walk(body) for body in bodies))
-    decoded = _best_rate(lambda: sum(len(decode_protobuf(body).spans) for body in bodies))
-    stored, writing = _stored_rate(bodies, STORE_BATCHES)
+    floor = best_rate(lambda: sum(floor_walk(body) for body in bodies))
+    decoded = best_rate(lambda: sum(len(decode_protobuf(body).spans) for body in bodies))
+    stored, writing = stored_rate(
+        bodies, STORE_BATCHES, lambda body: decode_protobuf(body).spans, DuckDBStore.write_spans
+    )
     e2e, e2e_cpu, statuses = _end_to_end(bodies, options.requests, E2E_CONCURRENCY)
 
     size = sum(len(body) for body in bodies) // len(bodies)
