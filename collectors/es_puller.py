@@ -23,13 +23,13 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 from elasticsearch import ApiError, Elasticsearch, TransportError
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from collectors.bulk_intake import MAX_TIMESTAMP_NS, MIN_TIMESTAMP_NS, DocumentError, ecs_get, log_record
 from collectors.es_checkpoint import Checkpoint, CheckpointError, Position, format_iso_ns, parse_iso_ns
+from collectors.urls import redact_url
 from store.duckdb_store import DuckDBStore
 from store.model import LogRecord
 
@@ -50,14 +50,6 @@ class PullError(Exception):
     def __init__(self, message: str, *, index: str) -> None:
         super().__init__(message)
         self.index = index
-
-
-def _redacted(url: str) -> str:
-    """The URL without any user:password part, for log lines."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    netloc = f"{host}:{parts.port}" if parts.port else host
-    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 
 def _describe(error: ApiError) -> str:
@@ -125,7 +117,7 @@ class ElasticsearchPuller:
         self._page_size = page_size
         self._lag_s = lag_s
         self._clock = clock
-        self._where = _redacted(url)
+        self._where = redact_url(url)
         self._owns_client = client is None
         # The credentials go to the client only: never kept here, so never in a repr or a log.
         self._client = client or Elasticsearch(
