@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import signal
-import socket
 import subprocess
 import sys
 
@@ -12,6 +11,7 @@ import pytest
 from playwright.sync_api import sync_playwright
 
 from tests.support.polling import eventually
+from tests.support.ports import free_port, refused
 from tests.support.server import RunningServer
 
 CHROMIUM = "/usr/bin/chromium"
@@ -27,16 +27,10 @@ CHROMIUM_ARGS = [
 ]
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture
 def console_url(tmp_path):
     server = RunningServer(tmp_path / "server")
-    port = _free_port()
+    port = free_port()
     with (tmp_path / "console.log").open("w") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "console.cli", "console", "--server", server.url, "--port", str(port)],
@@ -63,17 +57,7 @@ def console_url(tmp_path):
             process.kill()
         server.stop()
     # The console stops with its process: nothing is left serving the port.
-    eventually(lambda: _refused(port), timeout_s=20, what="the console to stop")
-
-
-def _refused(port: int) -> bool:
-    try:
-        httpx.get(f"http://127.0.0.1:{port}/_stcore/health", timeout=1)
-    except httpx.ConnectError:
-        return True
-    except httpx.HTTPError:
-        return False
-    return False
+    eventually(lambda: refused(port), timeout_s=20, what="the console to stop")
 
 
 def test_the_status_page_loads_in_chromium_and_shows_the_server_s_figures(console_url, tmp_path):

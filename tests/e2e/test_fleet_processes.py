@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import random
-import socket
 import subprocess
 import sys
 import time
@@ -12,27 +10,9 @@ import time
 import httpx
 
 from tests.support.polling import eventually
+from tests.support.ports import free_port_run, refused
 
 INSTANCES = 8
-
-
-def _free_port_run(count: int) -> int:
-    """A base port with ``count`` consecutive free ports after it."""
-    for _ in range(50):
-        base = random.randint(20_000, 40_000)
-        sockets = []
-        try:
-            for port in range(base, base + count):
-                probe = socket.socket()
-                sockets.append(probe)
-                probe.bind(("127.0.0.1", port))
-            return base
-        except OSError:
-            continue
-        finally:
-            for probe in sockets:
-                probe.close()
-    raise RuntimeError("no run of free ports")
 
 
 def _start_fleet(base: int, data, *options: str, output=subprocess.DEVNULL) -> subprocess.Popen:
@@ -68,7 +48,7 @@ def _healthy(base: int) -> list[dict]:
 def test_the_fleet_runs_as_processes_and_sends_traces_and_logs(tmp_path, otlp_sink, es_fake):
     sink, otlp_url = otlp_sink
     fake, es_url = es_fake
-    base = _free_port_run(INSTANCES)
+    base = free_port_run(INSTANCES)
     process = _start_fleet(
         base,
         tmp_path,
@@ -131,7 +111,7 @@ def test_the_fleet_runs_as_processes_and_sends_traces_and_logs(tmp_path, otlp_si
 
 
 def test_instances_do_not_outlive_a_killed_fleet_runner(tmp_path):
-    base = _free_port_run(INSTANCES)
+    base = free_port_run(INSTANCES)
     process = _start_fleet(base, tmp_path, "--no-traffic", "--otlp-endpoint", "", "--bulk-url", "")
     try:
         eventually(lambda: _healthy(base), timeout_s=60, interval_s=0.2, what="eight healthy instances")
@@ -139,17 +119,7 @@ def test_instances_do_not_outlive_a_killed_fleet_runner(tmp_path):
         process.kill()  # SIGKILL: the runner gets no chance to stop its instances itself
         process.wait()
     eventually(
-        lambda: all(_refused(port) for port in range(base, base + INSTANCES)),
+        lambda: all(refused(port) for port in range(base, base + INSTANCES)),
         timeout_s=20,
         what="every instance to exit with its runner",
     )
-
-
-def _refused(port: int) -> bool:
-    try:
-        httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
-    except httpx.ConnectError:
-        return True
-    except httpx.HTTPError:
-        return False
-    return False

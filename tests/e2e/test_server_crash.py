@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -14,15 +13,10 @@ from pathlib import Path
 import httpx
 
 from tests.support.polling import eventually
+from tests.support.ports import free_port
 
 TRACE = "0af7651916cd43dd8448eb211c80319c"
 STAMP = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _serve(data: Path, port: int, log: Path) -> subprocess.Popen:
@@ -115,7 +109,7 @@ class Ingest(threading.Thread):
 
 
 def test_everything_acknowledged_before_a_kill_is_there_after_a_restart(tmp_path):
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     process = _serve(tmp_path, port, tmp_path / "first.log")
     ingest = Ingest(url)

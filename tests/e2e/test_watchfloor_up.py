@@ -7,8 +7,9 @@ import sys
 
 import httpx
 
-from tests.e2e.test_fleet_processes import INSTANCES, _free_port_run, _refused
+from tests.e2e.test_fleet_processes import INSTANCES
 from tests.support.polling import eventually
+from tests.support.ports import free_port_run, refused
 
 
 def _get(url: str) -> httpx.Response | None:
@@ -31,7 +32,7 @@ def _ingested(server: str) -> dict[str, float]:
 
 
 def test_up_wires_the_fleet_into_the_server_and_the_console_and_stops_everything(tmp_path):
-    ports = _free_port_run(INSTANCES + 2)
+    ports = free_port_run(INSTANCES + 2)
     server_port, console_port, base = ports, ports + 1, ports + 2
     server, console = f"http://127.0.0.1:{server_port}", f"http://127.0.0.1:{console_port}"
     process = subprocess.Popen(
@@ -87,7 +88,7 @@ def test_up_wires_the_fleet_into_the_server_and_the_console_and_stops_everything
     assert f"Server:   {server}" in output and f"Console:  {console}" in output
     # Everything stopped with it: the fleet, the console and the server.
     eventually(
-        lambda: all(_refused(p) for p in (server_port, console_port, *range(base, base + INSTANCES))),
+        lambda: all(refused(p) for p in (server_port, console_port, *range(base, base + INSTANCES))),
         timeout_s=30,
         what="every process to stop",
     )
