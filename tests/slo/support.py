@@ -1,9 +1,11 @@
-"""Shared OpenSLO documents and helpers for the validation tests."""
+"""Shared OpenSLO documents and helpers for the validation tests, and event arrays for the budgeting ones."""
 
 from __future__ import annotations
 
 import copy
+import math
 
+import numpy as np
 import pytest
 import yaml
 
@@ -46,3 +48,24 @@ def problems_of(*docs):
     with pytest.raises(ValidationError) as caught:
         load_catalog(yaml.safe_dump_all(docs))
     return caught.value.problems
+
+
+# Per-step event counts for the budgeting tests: a month of 1-minute steps.
+NAN = math.nan
+DAY_STEPS = 1440
+MONTH_STEPS = 30 * DAY_STEPS
+
+
+def arr(*values: float) -> np.ndarray:
+    return np.array(values, dtype=np.float64)
+
+
+def constant(value: float, steps: int = MONTH_STEPS) -> np.ndarray:
+    return np.full(steps, value, dtype=np.float64)
+
+
+def with_outage(start: int, minutes: int) -> np.ndarray:
+    """30 days of 100 good events a minute, all failing for ``minutes`` from step ``start``."""
+    good = constant(100.0)
+    good[start : start + minutes] = 0.0
+    return good

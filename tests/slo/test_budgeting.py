@@ -8,26 +8,7 @@ import numpy as np
 import pytest
 
 from slo.budgeting import evaluate_budget, has_data, trailing_burn_rate
-
-NAN = math.nan
-DAY_STEPS = 1440
-MONTH_STEPS = 30 * DAY_STEPS
-
-
-def arr(*values: float) -> np.ndarray:
-    return np.array(values, dtype=np.float64)
-
-
-def constant(value: float, steps: int = MONTH_STEPS) -> np.ndarray:
-    return np.full(steps, value, dtype=np.float64)
-
-
-def with_outage(start: int, minutes: int) -> np.ndarray:
-    """30 days of 100 good events a minute, all failing for ``minutes`` from step ``start``."""
-    good = constant(100.0)
-    good[start : start + minutes] = 0.0
-    return good
-
+from tests.slo.support import DAY_STEPS, MONTH_STEPS, NAN, arr, constant, with_outage
 
 # Hand-made slices: 1.0, 0.85, no data, 0.5 (two steps each).
 SLICE_GOOD = arr(10, 10, 8, 9, NAN, NAN, 10, 0)

@@ -5,28 +5,15 @@ from __future__ import annotations
 import math
 from datetime import UTC, datetime, timedelta
 
-import numpy as np
 import pytest
 
 from slo.budgeting import evaluate_budget, exclusion_mask, trailing_burn_rate
 from slo.evaluation_window import to_ms
 from slo.model import Exclusion
+from tests.slo.support import DAY_STEPS, MONTH_STEPS, constant, with_outage
 
 MINUTE_MS = 60_000
-DAY_STEPS = 1440
-MONTH_STEPS = 30 * DAY_STEPS
 JAN_1 = to_ms(datetime(2024, 1, 1, tzinfo=UTC))
-
-
-def constant(value: float, steps: int = MONTH_STEPS) -> np.ndarray:
-    return np.full(steps, value, dtype=np.float64)
-
-
-def with_outage(start: int, minutes: int) -> np.ndarray:
-    """30 days of 100 good events a minute, all failing for ``minutes`` from step ``start``."""
-    good = constant(100.0)
-    good[start : start + minutes] = 0.0
-    return good
 
 
 def test_a_one_off_exclusion_removes_an_outage_from_the_budget():

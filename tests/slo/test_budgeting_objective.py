@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from datetime import datetime, timedelta
 
 import numpy as np
@@ -12,14 +11,10 @@ from slo.budgeting import burn_rate_series, evaluate_objective, slice_steps, tra
 from slo.durations import parse_duration
 from slo.evaluation_window import to_ms
 from slo.model import SLI, SLO, Exclusion, MetricSource, Objective, RatioMetric, TimeWindow
+from tests.slo.support import NAN, arr
 
-NAN = math.nan
 MINUTE_MS = 60_000
 SOURCE = MetricSource("atlas", "name,starts,:eq,:sum")
-
-
-def arr(*values: float) -> np.ndarray:
-    return np.array(values, dtype=np.float64)
 
 
 def make_slo(method, objective, exclusions=(), window=None):
