@@ -235,10 +235,9 @@ def test_targets_removed_from_configuration_stop_being_tracked(store, exporter):
 
 
 def test_several_scrapes_a_step_still_give_one_rate_per_step(store, exporter):
+    # The rounds are driven by hand every 2.5 s (what scrape_interval_ms=2500 does in run()).
     clock = Clock(T0)
-    scraper, queue, _ = _scraper(
-        store, [Target(f"{exporter.url}/", {"nf.app": "cdn"})], clock, interval_ms=2_500
-    )
+    scraper, queue, _ = _scraper(store, [Target(f"{exporter.url}/", {"nf.app": "cdn"})], clock)
 
     def traffic(round_number: int) -> None:
         if round_number > 0:
