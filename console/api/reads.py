@@ -13,9 +13,9 @@ from fastapi import APIRouter, Query
 from sample_services.errors import ServiceError
 from stacklang import StackLangError, parse_query
 from store.duckdb_store import DuckDBStore
-from store.interfaces import LogSearch, SpanSearch
+from store.interfaces import LogSearch, SpanSearch, TooManySeries
 from store.model import LogRecord, Span
-from store.tag_query import QuerySyntaxError, parse_simple, select
+from store.tag_query import QuerySyntaxError, parse_simple
 
 MAX_SERIES = 2_000
 MAX_TRACE_SPANS = 10_000  # a runaway trace (a loop that never ends its trace) stays answerable
@@ -129,20 +129,21 @@ def read_router(
                 f"{points_per_series} points per series is over the limit of "
                 f"{MAX_POINTS}; use a larger step or a shorter range",
             )
-        # Count before reading: the limits exist so that an over-wide query allocates nothing.
-        matching = len(select(store.index, query))
-        if matching > MAX_SERIES:
-            raise ServiceError(
-                400, "q", f"{matching} series match, over the limit of {MAX_SERIES}; narrow it"
-            )
-        if matching * points_per_series > MAX_POINTS:
+        # The store counts before it reads: an over-wide query allocates nothing.
+        allowed = min(MAX_SERIES, MAX_POINTS // points_per_series)
+        try:
+            found = store.series(query, start_ms, end_ms, step_ms, max_series=allowed)
+        except TooManySeries as over:
+            if over.found > MAX_SERIES:
+                raise ServiceError(
+                    400, "q", f"{over.found} series match, over the limit of {MAX_SERIES}; narrow it"
+                ) from None
             raise ServiceError(
                 400,
                 "q",
-                f"{matching} series × {points_per_series} points is over the limit "
+                f"{over.found} series × {points_per_series} points is over the limit "
                 f"of {MAX_POINTS} points; narrow the query or use a larger step",
-            )
-        found = store.series(query, start_ms, end_ms, step_ms)
+            ) from None
         return {
             "start": found[0].start_ms if found else start_ms,
             "step": step_ms,
