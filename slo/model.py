@@ -22,6 +22,7 @@ __all__ = [
     "AlertNotificationTarget",
     "AlertPolicy",
     "BudgetingMethod",
+    "CompositeComponent",
     "DataSource",
     "Exclusion",
     "MetricSource",
@@ -115,12 +116,24 @@ class Exclusion:
 
 
 @dataclass(frozen=True, slots=True)
+class CompositeComponent:
+    """One part of a composite SLO: another SLO by name, weighted."""
+
+    slo: str
+    weight: float = 1.0
+
+
+@dataclass(frozen=True, slots=True)
 class SLO:
-    """An SLO with its indicator resolved (inline or through ``indicatorRef``)."""
+    """An SLO with its indicator resolved (inline or through ``indicatorRef``).
+
+    A composite SLO (``spec.watchfloor.composite``) has no indicator of its own: its
+    ``components`` name other SLOs, and ``indicator`` is None.
+    """
 
     name: str
     service: str
-    indicator: SLI
+    indicator: SLI | None
     time_window: TimeWindow
     budgeting_method: BudgetingMethod
     objectives: tuple[Objective, ...]
@@ -130,6 +143,8 @@ class SLO:
     windows: tuple[WindowPair, ...] | None = None
     min_events: int = 0
     exclusions: tuple[Exclusion, ...] = field(default=())
+    components: tuple[CompositeComponent, ...] = ()
+    no_data_after: timedelta | None = None
 
 
 @dataclass(frozen=True, slots=True)

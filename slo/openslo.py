@@ -11,7 +11,7 @@ the reason. Nothing is returned unless everything is valid.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +21,7 @@ from slo.model import SLI, SLO, AlertCondition, AlertNotificationTarget, AlertPo
 from slo.openslo_sli import read_sli_spec
 from slo.openslo_slo import read_slo_spec
 from slo.problems import Checker, Problem, ValidationError
+from slo.references import KnownNames, check_policy, check_sli, check_slo
 
 __all__ = ["API_VERSION", "KINDS", "Catalog", "load_catalog"]
 
@@ -40,6 +41,28 @@ class Catalog:
     alert_conditions: tuple[AlertCondition, ...] = ()
     notification_targets: tuple[AlertNotificationTarget, ...] = ()
     services: tuple[Service, ...] = field(default=())
+
+    def everything(self) -> Iterator[object]:
+        """Every document of every kind."""
+        yield from self.slos
+        yield from self.slis
+        yield from self.data_sources
+        yield from self.alert_policies
+        yield from self.alert_conditions
+        yield from self.notification_targets
+        yield from self.services
+
+    def merged(self, other: Catalog) -> Catalog:
+        """This catalog with ``other``'s documents after its own."""
+        return Catalog(
+            slos=self.slos + other.slos,
+            slis=self.slis + other.slis,
+            data_sources=self.data_sources + other.data_sources,
+            alert_policies=self.alert_policies + other.alert_policies,
+            alert_conditions=self.alert_conditions + other.alert_conditions,
+            notification_targets=self.notification_targets + other.notification_targets,
+            services=self.services + other.services,
+        )
 
 
 @dataclass(slots=True)
@@ -119,10 +142,46 @@ def _read_other(doc: _Document) -> object | None:
     return Service(doc.name, description)
 
 
-def load_catalog(text: str, *, known_slis: Mapping[str, SLI] | None = None) -> Catalog:
+def _known_names(items: list[tuple[_Document, object]], context: Catalog | None) -> KnownNames:
+    """Everything a reference may resolve to: this text's valid documents and the context's."""
+    known = KnownNames()
+    everything = [item for _, item in items] + ([] if context is None else list(context.everything()))
+    for item in everything:
+        if isinstance(item, SLO):
+            known.slos.add(item.name)
+            if item.components:
+                known.composites.add(item.name)
+        elif isinstance(item, AlertPolicy):
+            known.policies.add(item.name)
+        elif isinstance(item, AlertCondition):
+            known.conditions.add(item.name)
+        elif isinstance(item, AlertNotificationTarget):
+            known.targets.add(item.name)
+        elif isinstance(item, DataSource):
+            known.data_sources.add(item.name)
+    return known
+
+
+def _check_references(items: list[tuple[_Document, object]], context: Catalog | None) -> None:
+    known = _known_names(items, context)
+    for doc, item in items:
+        if isinstance(item, SLO):
+            check_slo(doc.check, item, "indicator" in doc.spec, known)
+        elif isinstance(item, SLI):
+            check_sli(doc.check, item, "spec", known)
+        elif isinstance(item, AlertPolicy):
+            check_policy(doc.check, item, known)
+
+
+def load_catalog(
+    text: str, *, known_slis: Mapping[str, SLI] | None = None, context: Catalog | None = None
+) -> Catalog:
     """Parse ``text`` (one or many ``---``-separated documents) into a :class:`Catalog`.
 
-    Raises :class:`ValidationError` for invalid YAML or any rule broken, listing every problem.
+    References (``indicatorRef``, ``alertPolicies``, ``conditionRef``, ``targetRef``,
+    ``metricSourceRef``, composite components) resolve in the same text, then in
+    ``context`` (and ``known_slis``). Raises :class:`ValidationError` for invalid YAML or
+    any rule broken, listing every problem.
     """
     try:
         raws = [raw for raw in yaml.safe_load_all(text) if raw is not None]
@@ -143,8 +202,9 @@ def load_catalog(text: str, *, known_slis: Mapping[str, SLI] | None = None) -> C
         if (doc.kind, doc.name) in seen:
             doc.check.fail("metadata.name", f"another {doc.kind} is also named {doc.name!r}")
         seen.add((doc.kind, doc.name))
-    slis = dict(known_slis or {})
-    by_kind: dict[str, list[object]] = {kind: [] for kind in KINDS}
+    slis = {} if context is None else {sli.name: sli for sli in context.slis}
+    slis.update(known_slis or {})
+    items: list[tuple[_Document, object]] = []
     broken = set()
     for doc in docs:  # SLIs first, so that indicatorRef can point forwards
         if doc.kind != "SLI":
@@ -154,7 +214,7 @@ def load_catalog(text: str, *, known_slis: Mapping[str, SLI] | None = None) -> C
             broken.add(doc.name)
         else:
             slis[doc.name] = sli
-            by_kind["SLI"].append(sli)
+            items.append((doc, sli))
     for doc in docs:
         if doc.kind == "SLO":
             item: object | None = read_slo_spec(doc.check, doc.name, doc.spec, slis, frozenset(broken))
@@ -163,18 +223,19 @@ def load_catalog(text: str, *, known_slis: Mapping[str, SLI] | None = None) -> C
         else:
             item = None
         if item is not None:
-            by_kind[doc.kind].append(item)
+            items.append((doc, item))
+    _check_references(items, context)
+    for doc in docs:
         problems.extend(doc.check.problems)
     if problems:
         raise ValidationError(problems)
+    found = [item for _, item in items]
     return Catalog(
-        slos=tuple(x for x in by_kind["SLO"] if isinstance(x, SLO)),
-        slis=tuple(x for x in by_kind["SLI"] if isinstance(x, SLI)),
-        data_sources=tuple(x for x in by_kind["DataSource"] if isinstance(x, DataSource)),
-        alert_policies=tuple(x for x in by_kind["AlertPolicy"] if isinstance(x, AlertPolicy)),
-        alert_conditions=tuple(x for x in by_kind["AlertCondition"] if isinstance(x, AlertCondition)),
-        notification_targets=tuple(
-            x for x in by_kind["AlertNotificationTarget"] if isinstance(x, AlertNotificationTarget)
-        ),
-        services=tuple(x for x in by_kind["Service"] if isinstance(x, Service)),
+        slos=tuple(x for x in found if isinstance(x, SLO)),
+        slis=tuple(x for x in found if isinstance(x, SLI)),
+        data_sources=tuple(x for x in found if isinstance(x, DataSource)),
+        alert_policies=tuple(x for x in found if isinstance(x, AlertPolicy)),
+        alert_conditions=tuple(x for x in found if isinstance(x, AlertCondition)),
+        notification_targets=tuple(x for x in found if isinstance(x, AlertNotificationTarget)),
+        services=tuple(x for x in found if isinstance(x, Service)),
     )

@@ -9,42 +9,24 @@ Calendar periods in months use the rolling day equivalents of :mod:`slo.duration
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
 from typing import Any, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from slo.burn import scaled_threshold
-from slo.durations import rolling_timedelta
 from slo.model import (
     BUDGETING_METHODS,
     SLI,
     SLO,
     BudgetingMethod,
-    Exclusion,
     Objective,
     TimeWindow,
-    WindowPair,
 )
+from slo.openslo_extensions import read_extensions
 from slo.openslo_sli import read_sli_spec
 from slo.problems import Checker, join
 
 __all__ = ["read_slo_spec"]
 
 _OPS = ("lt", "lte", "gt", "gte")
-
-
-def _time(check: Checker, parent: Mapping[str, Any], key: str, path: str) -> datetime | None:
-    value = parent.get(key)
-    if isinstance(value, datetime):  # YAML timestamps arrive already parsed
-        return value
-    text = check.string(parent, key, path)
-    if text is None:
-        return None
-    try:
-        return datetime.fromisoformat(text)
-    except ValueError:
-        check.fail(join(path, key), f"{text!r} is not a date and time such as '2024-01-01 00:00:00'")
-        return None
 
 
 def _time_window(check: Checker, value: object) -> TimeWindow | None:
@@ -69,7 +51,7 @@ def _time_window(check: Checker, value: object) -> TimeWindow | None:
     calendar = check.mapping(window.get("calendar"), where)
     if calendar is None:
         return None
-    start = _time(check, calendar, "startTime", where)
+    start = check.moment(calendar, "startTime", where)
     zone = check.string(calendar, "timeZone", where)
     if zone is not None:
         try:
@@ -155,52 +137,22 @@ def _indicator(
     )
 
 
-def _extensions(check: Checker, value: object, window: TimeWindow | None) -> dict[str, Any]:
-    ext = check.mapping(value, "spec.watchfloor", required=False)
-    if ext is None:
-        return {}
-    found: dict[str, Any] = {}
-    if "minEvents" in ext:
-        count = ext["minEvents"]
-        if isinstance(count, bool) or not isinstance(count, int) or count < 0:
-            check.fail("spec.watchfloor.minEvents", "expected a whole number ≥ 0")
+def _policy_refs(check: Checker, value: object) -> tuple[str, ...]:
+    """``alertPolicies``: names, or OpenSLO's ``{alertPolicyRef: name}`` form."""
+    names = []
+    for i, policy in enumerate(check.items(value, "spec.alertPolicies", required=False) or []):
+        ref = policy.get("alertPolicyRef") if isinstance(policy, dict) else policy
+        if isinstance(ref, str) and ref:
+            names.append(ref)
+        elif isinstance(policy, dict) and policy.get("kind") == "AlertPolicy":
+            check.fail(
+                f"spec.alertPolicies[{i}]", "inline alert policies are not supported: use alertPolicyRef"
+            )
         else:
-            found["min_events"] = count
-    rows = check.items(ext.get("windows"), "spec.watchfloor.windows", required=False)
-    if rows is not None:
-        pairs = []
-        for i, row in enumerate(rows):
-            path = f"spec.watchfloor.windows[{i}]"
-            pair = check.mapping(row, path)
-            if pair is None:
-                continue
-            severity = check.string(pair, "severity", path)
-            long, short = check.span(pair, "long", path), check.span(pair, "short", path)
-            pct = check.number(pair, "budgetPercent", path)
-            if pct is not None and not 0.0 < pct <= 100.0:
-                check.fail(join(path, "budgetPercent"), f"{pct} is outside (0, 100]")
-                pct = None
-            if long is not None and short is not None and short >= long:
-                check.fail(join(path, "short"), "must be shorter than long")
-                short = None
-            if severity and long and short and pct is not None and window is not None:
-                period = rolling_timedelta(window.duration)
-                pairs.append(WindowPair(severity, long, short, pct, scaled_threshold(pct, period, long)))
-        found["windows"] = tuple(pairs)
-    exclusions = check.items(ext.get("exclusions"), "spec.watchfloor.exclusions", required=False)
-    if exclusions is not None:
-        parsed = []
-        for i, row in enumerate(exclusions):
-            path = f"spec.watchfloor.exclusions[{i}]"
-            item = check.mapping(row, path)
-            if item is None:
-                continue
-            start, span = _time(check, item, "start", path), check.span(item, "duration", path)
-            every = check.span(item, "every", path, required=False)
-            if start is not None and span is not None:
-                parsed.append(Exclusion(start, span, every))
-        found["exclusions"] = tuple(parsed)
-    return found
+            check.fail(
+                f"spec.alertPolicies[{i}]", "expected the name of an AlertPolicy or {alertPolicyRef: name}"
+            )
+    return tuple(names)
 
 
 def read_slo_spec(
@@ -216,7 +168,13 @@ def read_slo_spec(
     """
     before = len(check.problems)
     service = check.string(spec, "service", "spec")
-    indicator = _indicator(check, spec, slis, name, broken)
+    extension = spec.get("watchfloor")
+    composite = isinstance(extension, dict) and "composite" in extension
+    indicator = None
+    if not composite:
+        indicator = _indicator(check, spec, slis, name, broken)
+    elif "indicator" in spec or "indicatorRef" in spec:
+        check.fail("spec", "a composite SLO (spec.watchfloor.composite) has no indicator of its own")
     window = _time_window(check, spec.get("timeWindow"))
     method = check.string(spec, "budgetingMethod", "spec")
     if method is not None and method not in BUDGETING_METHODS:
@@ -231,22 +189,23 @@ def read_slo_spec(
         check.fail("spec.objectives", "needs at least one objective")
     for i, item in enumerate(items or []):
         objectives.append(_objective(check, item, f"spec.objectives[{i}]", method, indicator))
-    policies = check.items(spec.get("alertPolicies"), "spec.alertPolicies", required=False) or []
-    for i, policy in enumerate(policies):
-        if not isinstance(policy, str):
-            check.fail(f"spec.alertPolicies[{i}]", "expected the name of an AlertPolicy")
-    extensions = _extensions(check, spec.get("watchfloor"), window)
+    policies = _policy_refs(check, spec.get("alertPolicies"))
+    extensions = read_extensions(check, extension, window)
+    if any(c.slo == name for c in extensions.get("components", ())):
+        check.fail(
+            "spec.watchfloor.composite.components", f"a composite SLO cannot contain itself ({name!r})"
+        )
     if len(check.problems) > before:
         return None
     description = spec.get("description")
     return SLO(
         name=name,
         service=cast(str, service),
-        indicator=cast(SLI, indicator),
+        indicator=indicator,
         time_window=cast(TimeWindow, window),
         budgeting_method=cast(BudgetingMethod, method),
         objectives=tuple(o for o in objectives if o is not None),
-        alert_policies=tuple(policies),
+        alert_policies=policies,
         description=description if isinstance(description, str) else None,
         **extensions,
     )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from slo.durations import Duration, DurationError, parse_duration, rolling_timedelta
@@ -125,3 +125,17 @@ class Checker:
     ) -> timedelta | None:
         parsed = self.duration(parent, key, path, required=required)
         return None if parsed is None else rolling_timedelta(parsed)
+
+    def moment(self, parent: Mapping[str, Any], key: str, path: str) -> datetime | None:
+        """A date and time: a YAML timestamp, or ISO 8601 text such as ``2024-01-01 00:00:00``."""
+        value = parent.get(key)
+        if isinstance(value, datetime):  # YAML timestamps arrive already parsed
+            return value
+        text = self.string(parent, key, path)
+        if text is None:
+            return None
+        try:
+            return datetime.fromisoformat(text)
+        except ValueError:
+            self.fail(join(path, key), f"{text!r} is not a date and time such as '2024-01-01 00:00:00'")
+            return None
