@@ -25,7 +25,8 @@ class Retention:
     """How long each signal is kept, in milliseconds. Defaults suit one machine's disk."""
 
     metrics_raw_ms: int = 2 * 24 * HOUR_MS
-    metrics_1m_ms: int = 14 * 24 * HOUR_MS
+    # 35 days: SLO windows (28 d, 30 d, a calendar month) are read at a 1-minute step.
+    metrics_1m_ms: int = 35 * 24 * HOUR_MS
     metrics_1h_ms: int = 400 * 24 * HOUR_MS
     spans_ms: int = 3 * 24 * HOUR_MS
     logs_ms: int = 7 * 24 * HOUR_MS

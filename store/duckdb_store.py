@@ -16,6 +16,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
+from store.duckdb_documents import DocumentsMixin
 from store.duckdb_maintenance import HOUR_MS, MINUTE_MS, UPSERT_CHECKPOINT, MaintenanceMixin, Retention
 from store.duckdb_reads import ReadsMixin
 from store.model import Datapoint, LogRecord, Span
@@ -46,7 +47,7 @@ def _append(connection: duckdb.DuckDBPyConnection, table: str, batch: pa.Table) 
     connection.execute(f"INSERT INTO {table} ({columns}) SELECT * FROM batch")
 
 
-class DuckDBStore(MaintenanceMixin, ReadsMixin):
+class DuckDBStore(MaintenanceMixin, ReadsMixin, DocumentsMixin):
     """Series, spans and logs in one DuckDB file (``":memory:"`` for a throwaway store)."""
 
     def __init__(self, path: Path | str, *, retention: Retention | None = None) -> None:

@@ -63,6 +63,19 @@ MIGRATIONS: tuple[tuple[int, str, str], ...] = (
         ALTER TABLE logs ADD COLUMN seq BIGINT DEFAULT nextval('logs_seq');
         """,
     ),
+    (
+        3,
+        "definitions written through the API (SLOs first), one text per kind and name",
+        """
+        CREATE TABLE documents (
+            kind VARCHAR NOT NULL,
+            name VARCHAR NOT NULL,
+            body VARCHAR NOT NULL,
+            updated_ms BIGINT NOT NULL,
+            PRIMARY KEY (kind, name)
+        );
+        """,
+    ),
 )
 
 

@@ -308,3 +308,23 @@ def test_readers_never_trip_over_the_writer_growing_the_tag_index(store):
         reader.join()
     assert failures == []
     assert len(store.tag_values("nf.node")) == 2_000
+
+
+def test_documents_are_put_replaced_listed_by_kind_and_deleted(tmp_path):
+    path = tmp_path / "docs.duckdb"
+    store = DuckDBStore(path)
+    store.put_document("slo", "b", "text b", 1)
+    store.put_document("slo", "a", "text a", 2)
+    store.put_document("canary", "a", "other kind", 3)
+    store.put_document("slo", "a", "text a again", 4)
+    assert [(d.name, d.body, d.updated_ms) for d in store.documents("slo")] == [
+        ("a", "text a again", 4),
+        ("b", "text b", 1),
+    ]
+    assert store.delete_document("slo", "b") is True
+    assert store.delete_document("slo", "b") is False
+    store.close()
+    again = DuckDBStore(path)  # documents survive a restart
+    assert [d.name for d in again.documents("slo")] == ["a"]
+    assert [d.body for d in again.documents("canary")] == ["other kind"]
+    again.close()
