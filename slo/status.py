@@ -1,0 +1,193 @@
+"""The status of one SLO at one instant, from its per-step counts (pure; slo.md §1, §2, §5).
+
+Inputs are ``good``/``total`` arrays per objective covering ``(start, start + n·step]``,
+reaching back far enough for both the evaluation window and the longest burn-rate window.
+For each objective: the budget figures and burn-down over the window
+(:func:`slo.budgeting.evaluate_objective`), the burn rate of every tier's long and short
+window (ending now, whatever the window's start: a calendar period's first hour still
+sees the hour before it), and the time to exhaustion.
+
+- The *current* burn rate is the rate over the fastest tier's long window (1 h for a 30-day
+  period): the page tier's own figure, steadier than its 5-minute short window.
+- Time to exhaustion = remaining budget × period / current burn rate; zero once the
+  budget is spent, None while nothing burns.
+- A tier fires when both windows exceed its threshold and the long window holds at least
+  ``minEvents`` events; below that it is *guarded*.
+- No data: no step with data during ``noDataAfter`` (default: the fastest short window,
+  at least 5 minutes). A silent SLO is neither good nor bad: it is in state ``no_data``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+from datetime import timedelta
+
+import numpy as np
+
+from slo.budgeting import BudgetReport, Floats, Mask, evaluate_objective, exclusion_mask, has_data
+from slo.burn import default_windows
+from slo.durations import rolling_timedelta
+from slo.evaluation_window import EvaluationWindow
+from slo.model import SLO, Objective, WindowPair
+
+__all__ = ["ObjectiveStatus", "SLOStatus", "TierStatus", "compute_status", "tiers_of"]
+
+_MS = timedelta(milliseconds=1)
+_MIN_NO_DATA = timedelta(minutes=5)
+
+
+@dataclass(frozen=True, slots=True)
+class TierStatus:
+    """One window pair now: both burn rates, the long window's events, and whether it fires."""
+
+    pair: WindowPair
+    long_rate: float
+    short_rate: float
+    long_events: float
+    firing: bool
+    guarded: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectiveStatus:
+    """Budget figures of one objective over the window, and its burn rates now."""
+
+    objective: Objective
+    report: BudgetReport
+    current_burn_rate: float
+    time_to_exhaustion_ms: int | None
+    tiers: tuple[TierStatus, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class SLOStatus:
+    """Everything the API shows for one SLO; ``state`` is ok, burning, exhausted or no_data."""
+
+    slo: SLO
+    window: EvaluationWindow
+    step_ms: int
+    burn_down_start_ms: int
+    objectives: tuple[ObjectiveStatus, ...]
+    no_data: bool
+    last_data_ms: int | None
+    state: str
+
+    @property
+    def budget_remaining(self) -> float:
+        """The lowest remaining budget of any objective (NaN when none has data)."""
+        values = [
+            o.report.budget_remaining for o in self.objectives if not math.isnan(o.report.budget_remaining)
+        ]
+        return min(values) if values else math.nan
+
+    @property
+    def firing(self) -> tuple[str, ...]:
+        """Severities of the tiers firing now, in tier order, without repeats."""
+        seen: dict[str, None] = {}
+        for objective in self.objectives:
+            for tier in objective.tiers:
+                if tier.firing:
+                    seen[tier.pair.severity] = None
+        return tuple(seen)
+
+
+def tiers_of(slo: SLO) -> tuple[WindowPair, ...]:
+    """The SLO's own window pairs, or the defaults scaled to its period."""
+    if slo.windows:
+        return slo.windows
+    return default_windows(rolling_timedelta(slo.time_window.duration))
+
+
+def no_data_after(slo: SLO) -> timedelta:
+    """How long without data before the SLO is in the no-data state."""
+    if slo.no_data_after is not None:
+        return slo.no_data_after
+    return max(min((p.short for p in tiers_of(slo)), default=_MIN_NO_DATA), _MIN_NO_DATA)
+
+
+def _window_sums(good: Floats, total: Floats, valid: Mask, steps: int) -> tuple[float, float]:
+    begin = max(0, good.size - steps)
+    use = valid[begin:]
+    return float(good[begin:][use].sum()), float(total[begin:][use].sum())
+
+
+def _tier(
+    pair: WindowPair, counts: tuple[Floats, Floats], valid: Mask, budget: float, min_events: int, step_ms: int
+) -> TierStatus:
+    good, total = counts
+    rates = []
+    events = 0.0
+    for window in (pair.long, pair.short):
+        good_sum, total_sum = _window_sums(good, total, valid, max(1, window // _MS // step_ms))
+        rates.append((total_sum - good_sum) / total_sum / budget if total_sum > 0 else math.nan)
+        if window == pair.long:
+            events = total_sum
+    guarded = events < min_events
+    firing = not guarded and rates[0] > pair.threshold and rates[1] > pair.threshold
+    return TierStatus(pair, rates[0], rates[1], events, firing, guarded)
+
+
+def _objective_status(
+    slo: SLO,
+    objective: Objective,
+    counts: tuple[Floats, Floats],
+    excluded: Mask | None,
+    window: EvaluationWindow,
+    offset: int,
+    start_ms: int,
+    step_ms: int,
+) -> ObjectiveStatus:
+    good, total = counts
+    report = evaluate_objective(
+        slo, objective, good[offset:], total[offset:], start_ms=start_ms + offset * step_ms, step_ms=step_ms
+    )
+    valid = has_data(good, total) if excluded is None else has_data(good, total) & ~excluded
+    budget = 1.0 - objective.target
+    tiers = tuple(_tier(pair, counts, valid, budget, slo.min_events, step_ms) for pair in tiers_of(slo))
+    current = tiers[0].long_rate if tiers else math.nan
+    remaining = report.budget_remaining
+    if math.isnan(remaining) or math.isnan(current):
+        exhaustion = None
+    elif remaining <= 0:
+        exhaustion = 0
+    else:
+        exhaustion = None if current <= 0 else int(remaining * window.period_ms / current)
+    return ObjectiveStatus(objective, report, current, exhaustion, tiers)
+
+
+def compute_status(
+    slo: SLO,
+    counts: list[tuple[Floats, Floats]],
+    window: EvaluationWindow,
+    start_ms: int,
+    step_ms: int,
+) -> SLOStatus:
+    """The status of ``slo`` from ``counts[k]`` = (good, total) of objective ``k``.
+
+    The arrays cover ``(start_ms, start_ms + n·step_ms]``; the last step ends at ``window.end_ms``.
+    """
+    steps = counts[0][0].size
+    zone = slo.time_window.time_zone or "UTC"
+    excluded = exclusion_mask(slo.exclusions, start_ms, step_ms, steps, zone) if slo.exclusions else None
+    offset = min(steps, max(0, -(-(window.start_ms - start_ms) // step_ms)))
+    objectives = tuple(
+        _objective_status(slo, objective, pair, excluded, window, offset, start_ms, step_ms)
+        for objective, pair in zip(slo.objectives, counts, strict=True)
+    )
+    with_data = np.flatnonzero(has_data(*counts[0]))
+    last_data_ms = None if with_data.size == 0 else start_ms + (int(with_data[-1]) + 1) * step_ms
+    silent_for = window.end_ms - (last_data_ms if last_data_ms is not None else start_ms)
+    no_data = last_data_ms is None or silent_for >= no_data_after(slo) // _MS
+    status = SLOStatus(
+        slo, window, step_ms, start_ms + offset * step_ms, objectives, no_data, last_data_ms, "ok"
+    )
+    if no_data:
+        state = "no_data"
+    elif status.firing:
+        state = "burning"
+    elif status.budget_remaining < 0:
+        state = "exhausted"
+    else:
+        return status
+    return replace(status, state=state)
