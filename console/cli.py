@@ -2,7 +2,7 @@
 
 Commands: ``up`` (everything, for the demo), ``serve`` (the server), ``console`` (the UI),
 ``fleet`` (the sample services and traffic), ``service`` (one instance), ``chaos`` (fault
-injection on a running fleet), ``traffic``.
+injection on a running fleet), ``traffic``, ``slo validate`` / ``slo status``.
 """
 
 from __future__ import annotations
@@ -12,8 +12,9 @@ import contextlib
 import sys
 from collections.abc import Sequence
 
-from console import commands, server_commands
+from console import commands, server_commands, slo_commands
 from console.settings import parse_duration
+from console.slo_commands import add_slo_parser
 from sample_services.chaos import Fault
 from sample_services.fleet import DEFAULT_BASE_PORT, DEFAULT_CANARY_FAULT
 from sample_services.service import APPS
@@ -105,6 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", help="address to bind (default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port (default 7070)")
     serve.add_argument("--step", type=_duration, help="metrics step (default 60s; the demo uses 10s)")
+    serve.add_argument("--slo-dir", help="folder of OpenSLO files read at start (env WATCHFLOOR_SLO_DIR)")
 
     up = sub.add_parser("up", help="start everything for the demo and print where to look")
     _add_fleet_flags(up)
@@ -112,6 +114,11 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--port", type=int, default=7070, help="server port (default 7070)")
     up.add_argument("--console-port", type=int, default=8501, help="console port (default 8501)")
     up.add_argument("--no-console", action="store_true", help="start the server and fleet only")
+    up.add_argument(
+        "--slo-dir",
+        help="OpenSLO files for the server (default: the sample fleet's SLOs, "
+        "unless --config or WATCHFLOOR_SLO_DIR set a folder)",
+    )
     up.add_argument(
         "--step",
         type=_duration,
@@ -166,6 +173,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     chaos.add_argument("--data", help="data directory holding fleet.json (default ./var)")
 
+    add_slo_parser(sub)
+
     traffic = sub.add_parser("traffic", help="generate viewer traffic against a running fleet")
     traffic.add_argument("--rate", type=float, default=2.0)
     traffic.add_argument("--jobs-per-min", type=float, default=6.0)
@@ -184,6 +193,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "service": commands.service,
         "chaos": commands.chaos,
         "traffic": commands.traffic,
+        "slo": slo_commands.slo,
     }
     with contextlib.suppress(KeyboardInterrupt):
         return handlers[args.command](args)

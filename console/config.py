@@ -60,6 +60,10 @@ class ServerConfig:
     es_pull_lag_s: float = 30.0
     es_pull_page_size: int = 1000
     es_pull_api_key: str | None = field(default=None, repr=False)
+    # OpenSLO files read at start (a broken file stops the start, naming it); SLOs put
+    # through the API are kept in the store either way.
+    slo_dir: Path | None = None
+    slo_refresh_s: float = 30.0  # how often every SLO is evaluated in the background
 
     @property
     def database(self) -> Path:
@@ -78,6 +82,7 @@ class ServerConfig:
         shown["es_pull_url"] = None if self.es_pull_url is None else redact_url(self.es_pull_url)
         shown["es_pull_indices"] = list(self.es_pull_indices)
         shown["data_dir"] = str(self.data_dir)
+        shown["slo_dir"] = None if self.slo_dir is None else str(self.slo_dir)
         shown["fleet_file"] = None if self.fleet_file is None else str(self.fleet_file)
         shown["targets"] = [{"url": redact_url(t.url), "tags": dict(t.tags)} for t in self.targets]
         shown["retention"] = dataclasses.asdict(self.retention)
@@ -203,7 +208,9 @@ def _check(config: ServerConfig) -> None:
     ):
         if getattr(config, name) < 1:
             raise ConfigError(f"{name}: must be at least 1")
-    for name in ("scrape_timeout_s", "es_pull_interval_s"):
+    if config.slo_dir is not None and not config.slo_dir.is_dir():
+        raise ConfigError(f"slo_dir: {config.slo_dir} is not a directory")
+    for name in ("scrape_timeout_s", "es_pull_interval_s", "slo_refresh_s"):
         if not getattr(config, name) > 0:
             raise ConfigError(f"{name}: must be more than 0")
     if config.es_pull_lag_s < 0:

@@ -15,6 +15,8 @@ from console.commands import run_fleet
 from console.config import ConfigError, ServerConfig, load_config
 from console.settings import configure_process_logging, data_dir, resolve
 from console.stack import SERVER_URL_ENV, Stack, StackOptions, console_command
+from sample_services.slos import DEMO_SLO_DIR
+from slo.problems import ValidationError
 
 _log = logging.getLogger("watchfloor")
 
@@ -35,12 +37,18 @@ def serve(args: argparse.Namespace) -> int:
                 "host": args.host,
                 "port": args.port,
                 "step_ms": None if args.step is None else int(args.step * 1000),
+                "slo_dir": args.slo_dir,
             },
         )
     except ConfigError as error:
         print(f"watchfloor serve: {error}", file=sys.stderr)
         return 2
-    server = build_server(config)
+    try:
+        server = build_server(config)
+    except ValidationError as error:
+        problems = "\n".join(f"  {p}" for p in error.problems)
+        print(f"watchfloor serve: slo_dir {config.slo_dir} is not valid:\n{problems}", file=sys.stderr)
+        return 2
     _log.info("serving on http://%s:%d with data in %s", config.host, config.port, config.data_dir)
     uvicorn.Server(
         uvicorn.Config(
@@ -67,6 +75,7 @@ def up(args: argparse.Namespace) -> int:
             step_s=_demo_step(args),
             config=Path(args.config) if args.config else None,
             console=not args.no_console,
+            slo_dir=_demo_slo_dir(args),
         )
     )
     try:
@@ -91,6 +100,15 @@ def _demo_step(args: argparse.Namespace) -> float | None:
     if args.config or os.environ.get("WATCHFLOOR_STEP_MS"):
         return None
     return 10.0
+
+
+def _demo_slo_dir(args: argparse.Namespace) -> Path | None:
+    """The flag; else none when a config file or the environment may set one; else the fleet's SLOs."""
+    if args.slo_dir:
+        return Path(args.slo_dir)
+    if args.config or os.environ.get("WATCHFLOOR_SLO_DIR"):
+        return None
+    return DEMO_SLO_DIR
 
 
 def console(args: argparse.Namespace) -> int:

@@ -36,6 +36,7 @@ class StackOptions:
     step_s: float | None = 10.0  # the demo's step: charts move within minutes; None: the server's own
     config: Path | None = None
     console: bool = True
+    slo_dir: Path | None = None
 
 
 def console_command(server_url: str, host: str, port: int) -> tuple[list[str], dict[str, str]]:
@@ -103,6 +104,8 @@ class Stack:
             command += ["--step", f"{o.step_s:g}s"]
         if o.config is not None:
             command += ["--config", str(o.config)]
+        if o.slo_dir is not None:
+            command += ["--slo-dir", str(o.slo_dir)]
         self._server = self._spawn("server", command)
         self._await_server()
         if o.console:

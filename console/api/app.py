@@ -31,8 +31,12 @@ from collectors.urls import redact_url
 from collectors.write_queue import QueueFull, WriteQueue
 from console.api.atlas import atlas_router
 from console.api.reads import read_router
+from console.api.slos import slo_router
 from console.config import ServerConfig
 from sample_services.errors import error_response, install_error_handlers
+from slo.engine import SLOEngine
+from slo.registry import Definition, SLORegistry, load_folder
+from slo.service import SLOService
 from stacklang import Limits
 from store.duckdb_store import DuckDBStore
 
@@ -67,6 +71,8 @@ class Server:
     def __init__(self, config: ServerConfig, *, clock: Callable[[], float] = time.time) -> None:
         self.config = config
         self.clock = clock
+        # Read first: a broken SLO file stops the start before anything is opened.
+        slo_files = load_folder(config.slo_dir) if config.slo_dir is not None else []
         self.registry = CollectorRegistry()
         # A minute is sealed into its rollup only once its late points can no longer arrive:
         # span-derived points come a step after their bucket closes.
@@ -95,7 +101,23 @@ class Server:
         if self.es_puller is not None:
             puller, interval_s = self.es_puller, config.es_pull_interval_s
             self._loops.append(lambda: puller.run(interval_s))
+        self.slos = self._build_slo_service(slo_files)
+        self._loops.append(self._refresh_slos)
         self.app = self._build_app()
+
+    def _build_slo_service(self, files: list[Definition]) -> SLOService:
+        """SLO definitions from the configured folder and the store, evaluated over the store."""
+        registry = SLORegistry(self.store, files, clock=self.clock)
+        return SLOService(registry, SLOEngine(self.store, base_step_ms=self.config.step_ms, clock=self.clock))
+
+    async def _refresh_slos(self) -> None:
+        """Evaluate every SLO now and then, so each keeps its arrays warm and answers fast."""
+        while True:
+            try:
+                await asyncio.to_thread(self.slos.results)
+            except Exception:  # evaluation failing must not stop the loop
+                _log.exception("evaluating SLOs failed")
+            await asyncio.sleep(self.config.slo_refresh_s)
 
     def _build_es_puller(self) -> ElasticsearchPuller | None:
         """The Elasticsearch log puller, when a cluster and indices are configured."""
@@ -196,6 +218,7 @@ class Server:
             return {"targets": [{**view, "url": redact_url(view["url"])} for view in views]}
 
         app.include_router(read_router(self.store, self.config.step_ms, self.clock))
+        app.include_router(slo_router(self.slos))
         limits = Limits(max_series=self.config.graph_max_series, max_points=self.config.graph_max_points)
         app.include_router(
             atlas_router(self.store, self.write_queue, self.config.step_ms, limits, self.clock)

@@ -1,0 +1,74 @@
+"""SLO statuses for the server: the registry's definitions evaluated by the engine.
+
+A definition whose text no longer validates, or whose SLI cannot be read, still gets an
+entry (with the reason) instead of disappearing from the list: an on-call engineer must
+see that an SLO is broken, not lose it.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass
+
+from slo.engine import SLOEngine
+from slo.indicator_reader import IndicatorError
+from slo.registry import Definition, SLORegistry
+from slo.status import SLOStatus
+
+__all__ = ["SLOResult", "SLOService"]
+
+_log = logging.getLogger("watchfloor.slo")
+
+
+@dataclass(frozen=True, slots=True)
+class SLOResult:
+    """One SLO's status, or why there is none (``error``)."""
+
+    definition: Definition
+    status: SLOStatus | None
+    error: str | None = None
+
+    @property
+    def budget_remaining(self) -> float:
+        return math.nan if self.status is None else self.status.budget_remaining
+
+
+class SLOService:
+    """Evaluate one or every SLO now."""
+
+    def __init__(self, registry: SLORegistry, engine: SLOEngine) -> None:
+        self.registry = registry
+        self.engine = engine
+
+    def evaluate(self, definition: Definition, now_ms: int | None = None) -> SLOResult:
+        if definition.slo is None:
+            reasons = "; ".join(str(p) for p in definition.problems)
+            return SLOResult(definition, None, f"the definition no longer validates: {reasons}")
+        try:
+            status = self.engine.status(definition.slo, self.registry.slo, now_ms)
+        except IndicatorError as exc:
+            return SLOResult(definition, None, str(exc))
+        except Exception as exc:  # one broken SLO must not take the list down
+            _log.exception("evaluating SLO %s failed", definition.name)
+            return SLOResult(definition, None, f"evaluation failed: {type(exc).__name__}")
+        return SLOResult(definition, status)
+
+    def result(self, name: str, now_ms: int | None = None) -> SLOResult | None:
+        definition = self.registry.get(name)
+        return None if definition is None else self.evaluate(definition, now_ms)
+
+    def results(self, now_ms: int | None = None) -> list[SLOResult]:
+        """Every SLO, the least budget remaining first; those without figures last."""
+        found = [self.evaluate(d, now_ms) for d in self.registry.definitions()]
+        return sorted(found, key=_order)
+
+    def forget(self, name: str) -> None:
+        self.engine.forget(name)
+
+
+def _order(result: SLOResult) -> tuple[int, float, str]:
+    remaining = result.budget_remaining
+    return (
+        (1, 0.0, result.definition.name) if math.isnan(remaining) else (0, remaining, result.definition.name)
+    )
