@@ -5,6 +5,8 @@ status costs a DuckDB scan per query (about 20 ms each here), so the engine keep
 SLO's arrays and, on the next evaluation, reads only the steps since the last one plus a
 margin for late points (a scrape lands up to a step late, the writer batches), then
 shifts the arrays. Computing the status from warm arrays is numpy over memory.
+:meth:`SLOEngine.statuses` evaluates many SLOs with one store read per range
+(:mod:`slo.batch_reads`), so a hundred SLOs cost about one scan, cold or warm.
 
 The step is one minute when the store's step divides it and every window of the SLO
 (tiers, time slices) is a whole number of minutes; otherwise the store's own step.
@@ -13,17 +15,19 @@ A cached entry is dropped when the definition changes (frozen dataclasses compar
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
 import numpy as np
 
+from slo.batch_reads import PrefetchedReader, RecordingReader
 from slo.budgeting import Floats
 from slo.durations import rolling_timedelta
-from slo.evaluation_window import evaluation_window
+from slo.evaluation_window import EvaluationWindow, evaluation_window
 from slo.indicator_reader import IndicatorError, IndicatorValues, read_indicator, threshold_counts
 from slo.model import SLO, Objective
 from slo.status import SLOStatus, compute_status, tiers_of
@@ -51,6 +55,17 @@ def evaluation_step(slo: SLO, base_step_ms: int) -> int:
         if objective.time_slice_window is not None:
             lengths.append(rolling_timedelta(objective.time_slice_window) // _MS)
     return _MINUTE_MS if all(length % _MINUTE_MS == 0 for length in lengths) else base_step_ms
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """One evaluation: the SLO, its window, and the steps ``(start_ms, end_ms]`` it needs."""
+
+    slo: SLO
+    window: EvaluationWindow
+    step_ms: int
+    start_ms: int
+    end_ms: int
 
 
 @dataclass(slots=True)
@@ -99,53 +114,97 @@ class SLOEngine:
             self._entries.pop(name, None)
             self._locks.pop(name, None)
 
-    def status(self, slo: SLO, resolve: Resolve, now_ms: int | None = None) -> SLOStatus:
-        """The status of ``slo`` now (or at ``now_ms``); ``resolve`` finds composite components.
-
-        Raises :class:`IndicatorError` when the SLI cannot be read.
-        """
+    def _plan(self, slo: SLO, now_ms: int | None) -> _Plan:
         now = int(self._clock() * 1000) if now_ms is None else now_ms
         step = evaluation_step(slo, self._base_step_ms)
         end = now // step * step
         window = evaluation_window(slo.time_window, end)
         longest = max((p.long // _MS for p in tiers_of(slo)), default=0)
-        start = min(window.start_ms, end - longest) // step * step
+        return _Plan(slo, window, step, min(window.start_ms, end - longest) // step * step, end)
+
+    def status(self, slo: SLO, resolve: Resolve, now_ms: int | None = None) -> SLOStatus:
+        """The status of ``slo`` now (or at ``now_ms``); ``resolve`` finds composite components.
+
+        Raises :class:`IndicatorError` when the SLI cannot be read.
+        """
+        return self._status(self._plan(slo, now_ms), resolve, self._reader)
+
+    def statuses(
+        self, slos: Sequence[SLO], resolve: Resolve, now_ms: int | None = None
+    ) -> list[SLOStatus | IndicatorError]:
+        """:meth:`status` of each of ``slos``, reading what they need in one scan per range."""
+        plans = [self._plan(slo, now_ms) for slo in slos]
+        recorder = RecordingReader()
+        for plan in plans:
+            span = self._read_span(plan, resolve)
+            if span is not None:
+                with contextlib.suppress(IndicatorError):  # reported when evaluated for real
+                    self._read(plan.slo, resolve, *span, plan.step_ms, recorder)
+        reader = PrefetchedReader(self._reader, recorder.requests)
+        found: list[SLOStatus | IndicatorError] = []
+        for plan in plans:
+            try:
+                found.append(self._status(plan, resolve, reader))
+            except IndicatorError as exc:
+                found.append(exc)
+        return found
+
+    def _status(self, plan: _Plan, resolve: Resolve, reader: SeriesReader) -> SLOStatus:
+        slo = plan.slo
         with self._guard:
             lock = self._locks.setdefault(slo.name, threading.Lock())
         with lock:
-            values = self._values(slo, resolve, start, end, step)
+            values = self._values(plan, resolve, reader)
         if values.values is not None:
             counts = [objective_counts(values, o) for o in slo.objectives]
         else:
             counts = [objective_counts(values, slo.objectives[0])] * len(slo.objectives)
-        return compute_status(slo, counts, window, start, step)
+        return compute_status(slo, counts, plan.window, plan.start_ms, plan.step_ms)
 
     def _key(self, slo: SLO, resolve: Resolve) -> object:
         return (slo, tuple(resolve(c.slo) for c in slo.components))
 
-    def _values(self, slo: SLO, resolve: Resolve, start: int, end: int, step: int) -> IndicatorValues:
-        key = self._key(slo, resolve)
+    def _read_span(self, plan: _Plan, resolve: Resolve) -> tuple[int, int] | None:
+        """What must be read for ``plan``: everything when nothing usable is kept, else the tail."""
+        entry = self._entries.get(plan.slo.name)
+        step, start, end = plan.step_ms, plan.start_ms, plan.end_ms
+        if (
+            entry is None
+            or entry.key != self._key(plan.slo, resolve)
+            or entry.step_ms != step
+            or entry.start_ms > start
+        ):
+            return start, end
+        reread = max(start, min(entry.end_ms, end) - max(_MARGIN_MS, 5 * step) // step * step)
+        return (reread, end) if end > reread else None
+
+    def _values(self, plan: _Plan, resolve: Resolve, reader: SeriesReader) -> IndicatorValues:
+        slo, step, start, end = plan.slo, plan.step_ms, plan.start_ms, plan.end_ms
+        span = self._read_span(plan, resolve)
         entry = self._entries.get(slo.name)
-        fresh = entry is None or entry.key != key or entry.step_ms != step or entry.start_ms > start
-        if fresh or entry is None:
-            values = self._read(slo, resolve, start, end, step)
+        if span == (start, end) or entry is None:
+            values = self._read(slo, resolve, start, end, step, reader)
         else:
-            reread = max(start, min(entry.end_ms, end) - max(_MARGIN_MS, 5 * step) // step * step)
-            tail = self._read(slo, resolve, reread, end, step) if end > reread else None
+            reread = end if span is None else span[0]
             keep = slice((start - entry.start_ms) // step, (reread - entry.start_ms) // step)
             kept = [a[keep] for a in _arrays(entry.values)]
-            if tail is not None:
+            if span is not None:
+                tail = self._read(slo, resolve, reread, end, step, reader)
                 kept = [np.concatenate((a, t)) for a, t in zip(kept, _arrays(tail), strict=True)]
             values = _rebuild(entry.values, kept)
-        self._entries[slo.name] = _Entry(key, step, start, end, values)
+        self._entries[slo.name] = _Entry(self._key(slo, resolve), step, start, end, values)
         return values
 
-    def _read(self, slo: SLO, resolve: Resolve, start: int, end: int, step: int) -> IndicatorValues:
+    def _read(
+        self, slo: SLO, resolve: Resolve, start: int, end: int, step: int, reader: SeriesReader
+    ) -> IndicatorValues:
         if slo.indicator is not None:
-            return read_indicator(slo.indicator, self._reader, start, end, step, _LIMITS)
-        return self._composite(slo, resolve, start, end, step)
+            return read_indicator(slo.indicator, reader, start, end, step, _LIMITS)
+        return self._composite(slo, resolve, start, end, step, reader)
 
-    def _composite(self, slo: SLO, resolve: Resolve, start: int, end: int, step: int) -> IndicatorValues:
+    def _composite(
+        self, slo: SLO, resolve: Resolve, start: int, end: int, step: int, reader: SeriesReader
+    ) -> IndicatorValues:
         """Per step: each component's good ratio, weighted; a component without data weighs nothing."""
         steps = (end - start) // step
         good, total = np.zeros(steps), np.zeros(steps)
@@ -153,7 +212,7 @@ class SLOEngine:
             part = resolve(component.slo)
             if part is None or part.indicator is None:
                 raise IndicatorError(f"composite component {component.slo!r} is not a plain SLO")
-            values = read_indicator(part.indicator, self._reader, start, end, step, _LIMITS)
+            values = read_indicator(part.indicator, reader, start, end, step, _LIMITS)
             part_good, part_total = objective_counts(values, part.objectives[0])
             with np.errstate(invalid="ignore", divide="ignore"):
                 valid = np.isfinite(part_good) & np.isfinite(part_total) & (part_total > 0)

@@ -6,6 +6,7 @@ each 1-minute step. Each case states its figures from slo.md §1 and §6.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import numpy as np
@@ -306,3 +307,57 @@ def test_later_evaluations_read_only_new_steps_and_agree_with_a_fresh_read(store
             (t.long_rate, t.short_rate) for t in b.tiers
         ]
     assert later.objectives[0].report.budget_spent == pytest.approx(30 * 3 + 20 * 50)
+
+
+class CountingReader:
+    """The store, counting ``series`` calls."""
+
+    def __init__(self, store):
+        self.store, self.calls = store, 0
+
+    def series(self, *args, **kwargs):
+        self.calls += 1
+        return self.store.series(*args, **kwargs)
+
+    def tag_values(self, *args, **kwargs):
+        return self.store.tag_values(*args, **kwargs)
+
+    def tag_keys(self, *args, **kwargs):
+        return self.store.tag_keys(*args, **kwargs)
+
+
+def test_many_slos_together_read_once_per_range_and_agree_with_one_at_a_time(store):
+    for i in range(5):
+        bad = np.zeros(30 * DAY)
+        bad[-(i + 1) * 10 :] = float(i)
+        write(store, {"name": "requests", "slo": f"s{i}", "outcome": "ok"}, 100.0 - bad)
+        write(store, {"name": "requests", "slo": f"s{i}", "outcome": "error"}, bad)
+    slos = [
+        replace(ratio_slo(name=f"s{i}"), indicator=load_catalog(_filtered_sli(i)).slis[0]) for i in range(5)
+    ]
+    counting = CountingReader(store)
+    engine = SLOEngine(counting, base_step_ms=10_000)
+    together = engine.statuses(slos, lambda _: None, now_ms=END)
+    assert counting.calls == 1  # ten queries, one read
+    later = engine.statuses(slos, lambda _: None, now_ms=END + STEP)
+    assert counting.calls == 2  # the tails of all five, one read again
+    for i, (batched, warm) in enumerate(zip(together, later, strict=True)):
+        alone = status_of(store, slos[i])
+        assert batched.objectives[0].report.budget_spent == alone.objectives[0].report.budget_spent
+        assert alone.objectives[0].report.budget_spent == pytest.approx(i * (i + 1) * 10)
+        burn_down = alone.objectives[0].report.burn_down
+        np.testing.assert_array_equal(batched.objectives[0].report.burn_down, burn_down)
+        assert warm.window.end_ms == END + STEP
+
+
+def _filtered_sli(i: int) -> str:
+    mine = f"name,requests,:eq,slo,s{i},:eq,:and"
+    return f"""
+apiVersion: openslo/v1
+kind: SLI
+metadata: {{name: s{i}-sli}}
+spec:
+  ratioMetric:
+    bad: {{metricSource: {{type: atlas, spec: {{query: "{mine},outcome,error,:eq,:and,:sum"}}}}}}
+    total: {{metricSource: {{type: atlas, spec: {{query: "{mine},:sum"}}}}}}
+"""
