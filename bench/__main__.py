@@ -21,6 +21,7 @@ BENCHMARKS: dict[str, tuple[str, list[str]]] = {
     "otlp": ("bench.bench_otlp", ["--requests", "40"]),
     "bulk": ("bench.bench_bulk", ["--requests", "12"]),
     "stacklang": ("bench.bench_stacklang", ["--steps", "240"]),
+    "slo": ("bench.bench_slo", ["--slos", "20", "--days", "3"]),
 }
 
 

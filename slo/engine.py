@@ -9,7 +9,8 @@ shifts the arrays. Computing the status from warm arrays is numpy over memory.
 (:mod:`slo.batch_reads`), so a hundred SLOs cost about one scan, cold or warm.
 
 The step is one minute when the store's step divides it and every window of the SLO
-(tiers, time slices) is a whole number of minutes; otherwise the store's own step.
+(tiers, time slices) is a whole number of minutes, five or more; otherwise the store's own
+step (raw data, kept two days by default, is then all a window can read).
 A cached entry is dropped when the definition changes (frozen dataclasses compare by value).
 """
 
@@ -47,14 +48,16 @@ Resolve = Callable[[str], SLO | None]
 
 
 def evaluation_step(slo: SLO, base_step_ms: int) -> int:
-    """One minute when the store step divides it and all the SLO's windows are whole minutes."""
+    """One minute when the store step divides it and all the SLO's windows are whole minutes,
+    at least five of them; otherwise the store's step (a 1-minute window needs finer steps)."""
     if base_step_ms >= _MINUTE_MS or _MINUTE_MS % base_step_ms:
         return base_step_ms
     lengths = [w // _MS for pair in tiers_of(slo) for w in (pair.long, pair.short)]
     for objective in slo.objectives:
         if objective.time_slice_window is not None:
             lengths.append(rolling_timedelta(objective.time_slice_window) // _MS)
-    return _MINUTE_MS if all(length % _MINUTE_MS == 0 for length in lengths) else base_step_ms
+    whole = all(length % _MINUTE_MS == 0 for length in lengths)
+    return _MINUTE_MS if whole and min(lengths, default=_MINUTE_MS * 5) >= 5 * _MINUTE_MS else base_step_ms
 
 
 @dataclass(frozen=True, slots=True)

@@ -361,3 +361,20 @@ spec:
     bad: {{metricSource: {{type: atlas, spec: {{query: "{mine},outcome,error,:eq,:and,:sum"}}}}}}
     total: {{metricSource: {{type: atlas, spec: {{query: "{mine},:sum"}}}}}}
 """
+
+
+@pytest.mark.parametrize(
+    ("windows", "base", "expected"),
+    [
+        ("", 10_000, 60_000),  # the default tiers: 5 m and up
+        ("", 7_000, 7_000),  # a step that does not divide a minute
+        ("", 120_000, 120_000),  # a store step of minutes is used as it is
+        ("    windows: [{severity: page, long: 12m, short: 1m, budgetPercent: 0.4}]\n", 5_000, 5_000),
+        ("    windows: [{severity: page, long: 1h, short: 5m, budgetPercent: 2}]\n", 5_000, 60_000),
+    ],
+)
+def test_the_evaluation_step_is_a_minute_unless_a_window_needs_finer(windows, base, expected):
+    from slo.engine import evaluation_step
+
+    extra = f"  watchfloor:\n{windows}" if windows else ""
+    assert evaluation_step(ratio_slo(extra=extra), base) == expected
