@@ -14,6 +14,7 @@ is kept and listed with its problems rather than dropped.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -37,6 +38,7 @@ __all__ = [
 ]
 
 KIND = "slo"
+_log = logging.getLogger("watchfloor.slo")
 
 
 class DocumentStore(Protocol):
@@ -150,7 +152,16 @@ class SLORegistry:
         self._load_stored()
 
     def _load_stored(self) -> None:
-        stored = [d for d in self._store.documents(KIND) if d.name not in self._by_name]
+        stored = []
+        for document in self._store.documents(KIND):
+            if document.name in self._by_name:  # a file now defines it: the file wins, the text stays
+                _log.warning(
+                    "SLO %s put through the API is shadowed by %s",
+                    document.name,
+                    self._by_name[document.name].source,
+                )
+            else:
+                stored.append(document)
         # Plain SLOs first, so composites stored through the API find their components.
         for pending in (False, True):
             for document in stored:
