@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 
 from slo.model import SLI, SLO, AlertCondition, AlertNotificationTarget, AlertPolicy, DataSource, Service
+from slo.openslo_alerting import read_alert_condition, read_alert_policy
 from slo.openslo_sli import read_sli_spec
 from slo.openslo_slo import read_slo_spec
 from slo.problems import Checker, Problem, ValidationError
@@ -110,8 +111,11 @@ def _refs(
     return tuple(found)
 
 
-def _read_other(doc: _Document) -> object | None:
-    """DataSource, AlertPolicy, AlertCondition, AlertNotificationTarget and Service."""
+def _read_other(doc: _Document, found: list[object]) -> object | None:
+    """DataSource, AlertPolicy, AlertCondition, AlertNotificationTarget and Service.
+
+    Documents written inline (a policy's conditions) are appended to ``found``.
+    """
     check, spec = doc.check, doc.spec
     description = spec.get("description") if isinstance(spec.get("description"), str) else None
     if doc.kind == "DataSource":
@@ -121,24 +125,9 @@ def _read_other(doc: _Document) -> object | None:
         target = check.string(spec, "target", "spec")
         return None if target is None else AlertNotificationTarget(doc.name, target, description)
     if doc.kind == "AlertPolicy":
-        conditions = _refs(check, spec, "conditions", "conditionRef", required=True)
-        targets = _refs(check, spec, "notificationTargets", "targetRef", required=False)
-        return AlertPolicy(doc.name, conditions, targets) if conditions else None
+        return read_alert_policy(check, doc.name, spec, "spec", found)
     if doc.kind == "AlertCondition":
-        severity = check.string(spec, "severity", "spec")
-        condition = check.mapping(spec.get("condition"), "spec.condition")
-        if condition is None:
-            return None
-        if condition.get("kind") != "burnrate":
-            check.fail("spec.condition.kind", f"expected 'burnrate', got {condition.get('kind')!r}")
-        threshold = check.number(condition, "threshold", "spec.condition")
-        if threshold is not None and threshold <= 0:
-            check.fail("spec.condition.threshold", f"{threshold} is not above 0")
-        lookback = check.duration(condition, "lookbackWindow", "spec.condition")
-        after = check.duration(condition, "alertAfter", "spec.condition", required=False)
-        if check.problems or severity is None or threshold is None or lookback is None:
-            return None
-        return AlertCondition(doc.name, severity, threshold, lookback, after)
+        return read_alert_condition(check, doc.name, spec, "spec")
     return Service(doc.name, description)
 
 
@@ -216,14 +205,21 @@ def load_catalog(
             slis[doc.name] = sli
             items.append((doc, sli))
     for doc in docs:
+        inline: list[object] = []
         if doc.kind == "SLO":
-            item: object | None = read_slo_spec(doc.check, doc.name, doc.spec, slis, frozenset(broken))
+            item: object | None = read_slo_spec(
+                doc.check, doc.name, doc.spec, slis, frozenset(broken), inline
+            )
         elif doc.kind != "SLI":
-            item = _read_other(doc)
+            item = _read_other(doc, inline)
         else:
             item = None
-        if item is not None:
-            items.append((doc, item))
+        for found in (*inline, *([] if item is None else [item])):
+            key = (type(found).__name__, getattr(found, "name", ""))
+            if found is not item and key in seen:
+                doc.check.fail("spec", f"an inline {key[0]} is named {key[1]!r} like another document")
+            seen.add(key)
+            items.append((doc, found))
     _check_references(items, context)
     for doc in docs:
         problems.extend(doc.check.problems)

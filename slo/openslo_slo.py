@@ -20,6 +20,7 @@ from slo.model import (
     Objective,
     TimeWindow,
 )
+from slo.openslo_alerting import read_policy_refs
 from slo.openslo_extensions import read_extensions
 from slo.openslo_sli import read_sli_spec
 from slo.problems import Checker, join
@@ -137,34 +138,18 @@ def _indicator(
     )
 
 
-def _policy_refs(check: Checker, value: object) -> tuple[str, ...]:
-    """``alertPolicies``: names, or OpenSLO's ``{alertPolicyRef: name}`` form."""
-    names = []
-    for i, policy in enumerate(check.items(value, "spec.alertPolicies", required=False) or []):
-        ref = policy.get("alertPolicyRef") if isinstance(policy, dict) else policy
-        if isinstance(ref, str) and ref:
-            names.append(ref)
-        elif isinstance(policy, dict) and policy.get("kind") == "AlertPolicy":
-            check.fail(
-                f"spec.alertPolicies[{i}]", "inline alert policies are not supported: use alertPolicyRef"
-            )
-        else:
-            check.fail(
-                f"spec.alertPolicies[{i}]", "expected the name of an AlertPolicy or {alertPolicyRef: name}"
-            )
-    return tuple(names)
-
-
 def read_slo_spec(
     check: Checker,
     name: str,
     spec: Mapping[str, Any],
     slis: Mapping[str, SLI],
     broken: frozenset[str] = frozenset(),
+    inline: list[object] | None = None,
 ) -> SLO | None:
     """An :class:`SLO` from ``spec`` with ``indicatorRef`` resolved in ``slis``; None after problems.
 
     ``broken`` names SLI documents that failed validation, so a reference to one is not 'unknown'.
+    Alert policies written inline (and their inline conditions) are appended to ``inline``.
     """
     before = len(check.problems)
     service = check.string(spec, "service", "spec")
@@ -189,7 +174,7 @@ def read_slo_spec(
         check.fail("spec.objectives", "needs at least one objective")
     for i, item in enumerate(items or []):
         objectives.append(_objective(check, item, f"spec.objectives[{i}]", method, indicator))
-    policies = _policy_refs(check, spec.get("alertPolicies"))
+    policies = read_policy_refs(check, spec.get("alertPolicies"), [] if inline is None else inline)
     extensions = read_extensions(check, extension, window)
     if any(c.slo == name for c in extensions.get("components", ())):
         check.fail(
