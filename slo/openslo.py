@@ -15,13 +15,11 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import yaml
-
 from slo.model import SLI, SLO, AlertCondition, AlertNotificationTarget, AlertPolicy, DataSource, Service
 from slo.openslo_alerting import read_alert_condition, read_alert_policy
 from slo.openslo_sli import read_sli_spec
 from slo.openslo_slo import read_slo_spec
-from slo.problems import Checker, Problem, ValidationError
+from slo.problems import Checker, Problem, ValidationError, load_yaml_documents, shown
 from slo.references import KnownNames, check_policy, check_sli, check_slo
 
 __all__ = ["API_VERSION", "KINDS", "Catalog", "load_catalog"]
@@ -85,9 +83,9 @@ def _header(index: int, raw: object) -> _Document | None:
     if isinstance(kind, str) and isinstance(name, str):
         check.document = f"{kind}/{name}"
     if body.get("apiVersion") != API_VERSION:
-        check.fail("apiVersion", f"expected {API_VERSION!r}, got {body.get('apiVersion')!r}")
+        check.fail("apiVersion", f"expected {API_VERSION!r}, got {shown(body.get('apiVersion'))}")
     if kind not in KINDS:
-        check.fail("kind", f"unknown kind {kind!r} (expected one of {', '.join(KINDS)})")
+        check.fail("kind", f"unknown kind {shown(kind)} (expected one of {', '.join(KINDS)})")
     checked_meta = check.mapping(meta, "metadata")
     checked_name = None if checked_meta is None else check.string(checked_meta, "name", "metadata")
     if checked_name is not None and not _RFC1123_LABEL.fullmatch(checked_name):
@@ -172,10 +170,7 @@ def load_catalog(
     ``context`` (and ``known_slis``). Raises :class:`ValidationError` for invalid YAML or
     any rule broken, listing every problem.
     """
-    try:
-        raws = [raw for raw in yaml.safe_load_all(text) if raw is not None]
-    except yaml.YAMLError as exc:
-        raise ValidationError([Problem("document", "", f"invalid YAML: {exc}")]) from exc
+    raws = load_yaml_documents(text)
     problems: list[Problem] = []
     docs: list[_Document] = []
     for index, raw in enumerate(raws):

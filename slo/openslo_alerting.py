@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from slo.model import AlertCondition, AlertNotificationTarget, AlertPolicy
-from slo.problems import Checker, join
+from slo.problems import Checker, join, shown
 
 __all__ = ["read_alert_condition", "read_alert_policy", "read_policy_refs"]
 
@@ -28,7 +28,7 @@ def read_alert_condition(
         return None
     before = len(check.problems)
     if condition.get("kind") != "burnrate":
-        check.fail(join(where, "kind"), f"expected 'burnrate', got {condition.get('kind')!r}")
+        check.fail(join(where, "kind"), f"expected 'burnrate', got {shown(condition.get('kind'))}")
     threshold = check.number(condition, "threshold", where)
     if threshold is not None and threshold <= 0:
         check.fail(join(where, "threshold"), f"{threshold} is not above 0")

@@ -98,7 +98,7 @@ def read_extensions(check: Checker, value: object, window: TimeWindow | None) ->
     if ext is None:
         return {}
     known = {"minEvents", "windows", "exclusions", "noDataAfter", "composite"}
-    for key in sorted(set(ext) - known):
+    for key in sorted(str(k) for k in set(ext) - known):
         check.fail(join(_PATH, key), f"unknown extension (expected one of {', '.join(sorted(known))})")
     found: dict[str, Any] = {}
     if "minEvents" in ext:

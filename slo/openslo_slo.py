@@ -57,7 +57,7 @@ def _time_window(check: Checker, value: object) -> TimeWindow | None:
     if zone is not None:
         try:
             ZoneInfo(zone)
-        except (ZoneInfoNotFoundError, ValueError):
+        except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a folder such as 'Europe'
             check.fail(join(where, "timeZone"), f"unknown time zone {zone!r}")
             zone = None
     if duration is None or start is None or zone is None:

@@ -6,14 +6,42 @@ and returns None instead of raising, so one pass reports everything wrong with a
 
 from __future__ import annotations
 
+import math
+import reprlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+import yaml
+
 from slo.durations import Duration, DurationError, parse_duration, rolling_timedelta
 
-__all__ = ["Checker", "Problem", "ValidationError", "join"]
+__all__ = ["Checker", "Problem", "ValidationError", "join", "load_yaml_documents", "shown"]
+
+MAX_ALIASES = 100  # YAML anchors are fine; a billion-laughs document is not
+_SHORT = reprlib.Repr()
+_SHORT.maxstring, _SHORT.maxother, _SHORT.maxlevel, _SHORT.maxlist, _SHORT.maxdict = 60, 60, 2, 4, 4
+
+
+def shown(value: object) -> str:
+    """A raw YAML value for a message, bounded whatever its size or its aliases."""
+    return _SHORT.repr(value)
+
+
+class _BoundedLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, refusing documents with more than :data:`MAX_ALIASES` aliases."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self.aliases = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            self.aliases += 1
+            if self.aliases > MAX_ALIASES:
+                raise yaml.YAMLError(f"more than {MAX_ALIASES} aliases")
+        return super().compose_node(parent, index)
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,7 +134,14 @@ class Checker:
         if isinstance(value, bool) or not isinstance(value, int | float):
             self.fail(where, f"expected a number, got {_type_name(value)}")
             return None
-        return float(value)
+        try:
+            number = float(value)
+        except OverflowError:
+            number = math.inf
+        if not math.isfinite(number):
+            self.fail(where, "expected a finite number")
+            return None
+        return number
 
     def duration(
         self, parent: Mapping[str, Any], key: str, path: str, *, required: bool = True
@@ -139,3 +174,19 @@ class Checker:
         except ValueError:
             self.fail(join(path, key), f"{text!r} is not a date and time such as '2024-01-01 00:00:00'")
             return None
+
+
+def load_yaml_documents(text: str, document: str = "document") -> list[Any]:
+    """Every non-empty document of ``text``; raises :class:`ValidationError` naming ``document``.
+
+    Bounded: aliases are capped, and nesting too deep for the parser is a problem, not a crash.
+    """
+    try:
+        return [raw for raw in yaml.load_all(text, Loader=_BoundedLoader) if raw is not None]
+    except yaml.YAMLError as exc:
+        reason = f"invalid YAML: {exc}"
+    except RecursionError:
+        reason = "invalid YAML: nested too deeply"
+    except ValueError as exc:  # e.g. an integer with more digits than Python converts
+        reason = f"invalid YAML: {exc}"
+    raise ValidationError([Problem(document, "", reason[:500])])

@@ -22,11 +22,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-import yaml
-
 from slo.model import SLO
 from slo.openslo import Catalog, load_catalog
-from slo.problems import Problem, ValidationError
+from slo.problems import Problem, ValidationError, load_yaml_documents
 
 __all__ = [
     "Definition",
@@ -87,20 +85,24 @@ class Definition:
 def _owners(texts: dict[Path, str]) -> tuple[dict[str, Path], list[Problem]]:
     """Which file each document label (``kind/name``, ``document N``) of the joined text comes from."""
     owners: dict[str, Path] = {}
-    problems = []
+    problems: list[Problem] = []
     index = 0
     for path, text in texts.items():
         try:
-            docs = [doc for doc in yaml.safe_load_all(text) if doc is not None]
-        except yaml.YAMLError as exc:
-            problems.append(Problem(path.name, "", f"invalid YAML: {exc}"))
+            docs = load_yaml_documents(text, path.name)
+        except ValidationError as exc:
+            problems.extend(exc.problems)
             continue
         for doc in docs:
             index += 1
             owners[f"document {index}"] = path
             meta = doc.get("metadata") if isinstance(doc, dict) else None
-            if isinstance(meta, dict):
-                owners[f"{doc.get('kind')}/{meta.get('name')}"] = path
+            if (
+                isinstance(meta, dict)
+                and isinstance(doc.get("kind"), str)
+                and isinstance(meta.get("name"), str)
+            ):
+                owners[f"{doc['kind']}/{meta['name']}"] = path
     return owners, problems
 
 
@@ -114,8 +116,15 @@ def load_files(files: Sequence[Path]) -> list[Definition]:
 
     Raises :class:`ValidationError` whose problems name the file; OSError when one cannot be read.
     """
-    texts = {path: path.read_text(encoding="utf-8") for path in files}
+    texts: dict[Path, str] = {}
+    unreadable = []
+    for path in files:
+        try:
+            texts[path] = path.read_bytes().decode("utf-8")
+        except UnicodeDecodeError as exc:
+            unreadable.append(Problem(path.name, "", f"not UTF-8 text ({exc.reason} at byte {exc.start})"))
     owners, problems = _owners(texts)
+    problems = unreadable + problems
     if problems:
         raise ValidationError(problems)
     try:

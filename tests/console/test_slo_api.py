@@ -267,3 +267,31 @@ def test_an_oversized_or_non_utf8_body_is_refused(server):
     assert latin.status_code == 400 and latin.json()["errors"][0]["field"] == "body"
     few = httpx.get(f"{server.url}/api/v1/slos/nothing", params={"points": 1})
     assert few.status_code == 422 and few.json()["errors"][0]["field"] == "points"
+
+
+def _alias_bomb(levels: int) -> str:
+    lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x]"]
+    for i in range(1, levels):
+        lines.append(f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 9) + "]")
+    return "\n".join(lines) + f"\napiVersion: *a{levels - 1}\nkind: SLO\n"
+
+
+FOLDER_ZONE = "calendar: {startTime: '2026-01-01 00:00:00', timeZone: Europe}"
+HOSTILE = [
+    ("alias bomb", _alias_bomb(14), "invalid YAML: more than 100 aliases"),
+    ("deep nesting", "[" * 5000 + "]" * 5000, "invalid YAML"),
+    ("huge integer", AVAILABILITY.replace("0.99", "9" * 5000), "invalid YAML"),
+    ("overflowing number", AVAILABILITY.replace("0.99", "9" * 400), "expected a finite number"),
+    ("infinite target", AVAILABILITY.replace("0.99", ".inf"), "expected a finite number"),
+    ("a folder as time zone", AVAILABILITY.replace("isRolling: true", FOLDER_ZONE), "unknown time zone"),
+    ("number keys in the extensions", AVAILABILITY + "  watchfloor: {1: x, foo: y}\n", "unknown extension"),
+]
+
+
+@pytest.mark.parametrize(("case", "text", "reason"), HOSTILE, ids=[c[0] for c in HOSTILE])
+def test_hostile_yaml_is_a_short_400_never_a_crash(server, case, text, reason):
+    answer = put(server, "checkout", text)
+    assert answer.status_code == 400, answer.text[:300]
+    assert len(answer.content) < 20_000
+    assert any(reason in e["reason"] for e in answer.json()["errors"]), answer.json()["errors"]
+    assert httpx.get(f"{server.url}/healthz").status_code == 200
