@@ -16,12 +16,13 @@ A cached entry is dropped when the definition changes (frozen dataclasses compar
 
 from __future__ import annotations
 
-import contextlib
+import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import TypeVar
 
 import numpy as np
 
@@ -45,6 +46,8 @@ _MARGIN_MS = 120_000
 _LIMITS = Limits(max_series=10_000, max_points=20_000_000, max_points_read=50_000_000)
 
 Resolve = Callable[[str], SLO | None]
+_T = TypeVar("_T")
+_log = logging.getLogger("watchfloor.slo")
 
 
 def evaluation_step(slo: SLO, base_step_ms: int) -> int:
@@ -69,6 +72,13 @@ class _Plan:
     step_ms: int
     start_ms: int
     end_ms: int
+    # A composite's components as they were when the evaluation began: its numbers and its
+    # cache key come from this one snapshot, whatever is put meanwhile.
+    components: tuple[SLO | None, ...]
+
+    @property
+    def key(self) -> object:
+        return (self.slo, self.components)
 
 
 @dataclass(slots=True)
@@ -109,110 +119,110 @@ class SLOEngine:
         self._clock = clock
         self._entries: dict[str, _Entry] = {}
         self._locks: dict[str, threading.Lock] = {}
+        self._generations: dict[str, int] = {}
         self._guard = threading.Lock()
 
     def forget(self, name: str) -> None:
-        """Drop what is kept for ``name`` (after a delete)."""
-        with self._guard:
-            self._entries.pop(name, None)
-            self._locks.pop(name, None)
+        """Drop what is kept for ``name`` (after a delete or a change).
 
-    def _plan(self, slo: SLO, now_ms: int | None) -> _Plan:
+        An evaluation of ``name`` already under way does not keep what it read.
+        """
+        with self._guard:
+            self._generations[name] = self._generations.get(name, 0) + 1
+            self._entries.pop(name, None)
+
+    def _plan(self, slo: SLO, resolve: Resolve, now_ms: int | None) -> _Plan:
         now = int(self._clock() * 1000) if now_ms is None else now_ms
         step = evaluation_step(slo, self._base_step_ms)
         end = now // step * step
         window = evaluation_window(slo.time_window, end)
         longest = max((p.long // _MS for p in tiers_of(slo)), default=0)
-        return _Plan(slo, window, step, min(window.start_ms, end - longest) // step * step, end)
+        start = min(window.start_ms, end - longest) // step * step
+        return _Plan(slo, window, step, start, end, tuple(resolve(c.slo) for c in slo.components))
 
     def status(self, slo: SLO, resolve: Resolve, now_ms: int | None = None) -> SLOStatus:
         """The status of ``slo`` now (or at ``now_ms``); ``resolve`` finds composite components.
 
         Raises :class:`IndicatorError` when the SLI cannot be read.
         """
-        return self._status(self._plan(slo, now_ms), resolve, self._reader)
+        found = _guarded(lambda: self._status(self._plan(slo, resolve, now_ms), self._reader))
+        if isinstance(found, IndicatorError):
+            raise found
+        return found
 
     def statuses(
         self, slos: Sequence[SLO], resolve: Resolve, now_ms: int | None = None
     ) -> list[SLOStatus | IndicatorError]:
-        """:meth:`status` of each of ``slos``, reading what they need in one scan per range."""
-        plans = [self._plan(slo, now_ms) for slo in slos]
+        """:meth:`status` of each of ``slos``, reading what they need in one scan per range.
+
+        An SLO that cannot be evaluated gets an :class:`IndicatorError` saying why; the others
+        are unaffected.
+        """
+        plans: list[_Plan | IndicatorError] = [_guarded(self._plan, slo, resolve, now_ms) for slo in slos]
         recorder = RecordingReader()
         for plan in plans:
-            span = self._read_span(plan, resolve)
-            if span is not None:
-                with contextlib.suppress(IndicatorError):  # reported when evaluated for real
-                    self._read(plan.slo, resolve, *span, plan.step_ms, recorder)
+            span = None if isinstance(plan, IndicatorError) else self._read_span(plan)
+            if isinstance(plan, _Plan) and span is not None:
+                # Errors are reported when the SLO is evaluated for real, below.
+                _guarded(self._read, plan, *span, recorder)
         reader = PrefetchedReader(self._reader, recorder.requests)
-        found: list[SLOStatus | IndicatorError] = []
-        for plan in plans:
-            try:
-                found.append(self._status(plan, resolve, reader))
-            except IndicatorError as exc:
-                found.append(exc)
-        return found
+        return [
+            plan if isinstance(plan, IndicatorError) else _guarded(self._status, plan, reader)
+            for plan in plans
+        ]
 
-    def _status(self, plan: _Plan, resolve: Resolve, reader: SeriesReader) -> SLOStatus:
+    def _status(self, plan: _Plan, reader: SeriesReader) -> SLOStatus:
         slo = plan.slo
         with self._guard:
             lock = self._locks.setdefault(slo.name, threading.Lock())
+            generation = self._generations.get(slo.name, 0)
         with lock:
-            values = self._values(plan, resolve, reader)
+            values = self._values(plan, reader, generation)
         if values.values is not None:
             counts = [objective_counts(values, o) for o in slo.objectives]
         else:
             counts = [objective_counts(values, slo.objectives[0])] * len(slo.objectives)
         return compute_status(slo, counts, plan.window, plan.start_ms, plan.step_ms)
 
-    def _key(self, slo: SLO, resolve: Resolve) -> object:
-        return (slo, tuple(resolve(c.slo) for c in slo.components))
-
-    def _read_span(self, plan: _Plan, resolve: Resolve) -> tuple[int, int] | None:
+    def _read_span(self, plan: _Plan) -> tuple[int, int] | None:
         """What must be read for ``plan``: everything when nothing usable is kept, else the tail."""
         entry = self._entries.get(plan.slo.name)
         step, start, end = plan.step_ms, plan.start_ms, plan.end_ms
-        if (
-            entry is None
-            or entry.key != self._key(plan.slo, resolve)
-            or entry.step_ms != step
-            or entry.start_ms > start
-        ):
+        if entry is None or entry.key != plan.key or entry.step_ms != step or entry.start_ms > start:
             return start, end
         reread = max(start, min(entry.end_ms, end) - max(_MARGIN_MS, 5 * step) // step * step)
         return (reread, end) if end > reread else None
 
-    def _values(self, plan: _Plan, resolve: Resolve, reader: SeriesReader) -> IndicatorValues:
+    def _values(self, plan: _Plan, reader: SeriesReader, generation: int) -> IndicatorValues:
         slo, step, start, end = plan.slo, plan.step_ms, plan.start_ms, plan.end_ms
-        span = self._read_span(plan, resolve)
+        span = self._read_span(plan)
         entry = self._entries.get(slo.name)
         if span == (start, end) or entry is None:
-            values = self._read(slo, resolve, start, end, step, reader)
+            values = self._read(plan, start, end, reader)
         else:
             reread = end if span is None else span[0]
             keep = slice((start - entry.start_ms) // step, (reread - entry.start_ms) // step)
             kept = [a[keep] for a in _arrays(entry.values)]
             if span is not None:
-                tail = self._read(slo, resolve, reread, end, step, reader)
+                tail = self._read(plan, reread, end, reader)
                 kept = [np.concatenate((a, t)) for a, t in zip(kept, _arrays(tail), strict=True)]
             values = _rebuild(entry.values, kept)
-        self._entries[slo.name] = _Entry(self._key(slo, resolve), step, start, end, values)
+        with self._guard:
+            if self._generations.get(slo.name, 0) == generation:  # not forgotten meanwhile
+                self._entries[slo.name] = _Entry(plan.key, step, start, end, values)
         return values
 
-    def _read(
-        self, slo: SLO, resolve: Resolve, start: int, end: int, step: int, reader: SeriesReader
-    ) -> IndicatorValues:
-        if slo.indicator is not None:
-            return read_indicator(slo.indicator, reader, start, end, step, _LIMITS)
-        return self._composite(slo, resolve, start, end, step, reader)
+    def _read(self, plan: _Plan, start: int, end: int, reader: SeriesReader) -> IndicatorValues:
+        if plan.slo.indicator is not None:
+            return read_indicator(plan.slo.indicator, reader, start, end, plan.step_ms, _LIMITS)
+        return self._composite(plan, start, end, reader)
 
-    def _composite(
-        self, slo: SLO, resolve: Resolve, start: int, end: int, step: int, reader: SeriesReader
-    ) -> IndicatorValues:
+    def _composite(self, plan: _Plan, start: int, end: int, reader: SeriesReader) -> IndicatorValues:
         """Per step: each component's good ratio, weighted; a component without data weighs nothing."""
+        step = plan.step_ms
         steps = (end - start) // step
         good, total = np.zeros(steps), np.zeros(steps)
-        for component in slo.components:
-            part = resolve(component.slo)
+        for component, part in zip(plan.slo.components, plan.components, strict=True):
             if part is None or part.indicator is None:
                 raise IndicatorError(f"composite component {component.slo!r} is not a plain SLO")
             values = read_indicator(part.indicator, reader, start, end, step, _LIMITS)
@@ -226,3 +236,16 @@ class SLOEngine:
         return IndicatorValues(
             good=np.where(with_data, good, np.nan), total=np.where(with_data, total, np.nan)
         )
+
+
+def _guarded(run: Callable[..., _T], *args: object) -> _T | IndicatorError:
+    """``run(*args)``, or the reason it failed as an :class:`IndicatorError`."""
+    try:
+        return run(*args)
+    except IndicatorError as exc:
+        return exc
+    except ValueError as exc:  # e.g. a time slice that is not a whole number of steps
+        return IndicatorError(str(exc))
+    except Exception as exc:  # one broken SLO must not stop the others
+        _log.exception("evaluating an SLO failed")
+        return IndicatorError(f"evaluation failed: {type(exc).__name__}")

@@ -145,7 +145,8 @@ def _objective_status(
     valid = has_data(good, total) if excluded is None else has_data(good, total) & ~excluded
     budget = 1.0 - objective.target
     tiers = tuple(_tier(pair, counts, valid, budget, slo.min_events, step_ms) for pair in tiers_of(slo))
-    current = tiers[0].long_rate if tiers else math.nan
+    # The fastest tier's long window, whatever order the tiers were written in.
+    current = min(tiers, key=lambda t: t.pair.long).long_rate if tiers else math.nan
     remaining = report.budget_remaining
     if math.isnan(remaining) or math.isnan(current):
         exhaustion = None

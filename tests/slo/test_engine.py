@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 import numpy as np
 import pytest
 
+from slo.durations import parse_duration
 from slo.engine import SLOEngine
 from slo.openslo import Catalog, load_catalog
 from store.duckdb_store import DuckDBStore
@@ -378,3 +379,47 @@ def test_the_evaluation_step_is_a_minute_unless_a_window_needs_finer(windows, ba
 
     extra = f"  watchfloor:\n{windows}" if windows else ""
     assert evaluation_step(ratio_slo(extra=extra), base) == expected
+
+
+def test_the_current_burn_rate_is_the_fastest_tiers_whatever_their_order(store):
+    bad = np.zeros(30 * DAY)
+    bad[-30:] = 100.0  # a 30-minute total outage, now
+    traffic(store, np.full(30 * DAY, 100.0), bad)
+    tiers = (
+        "  watchfloor:\n    windows:\n"
+        "      - {severity: ticket, long: 1d, short: 2h, budgetPercent: 10}\n"
+        "      - {severity: page, long: 1h, short: 5m, budgetPercent: 2}\n"
+    )
+    objective = status_of(store, ratio_slo(extra=tiers)).objectives[0]
+    assert objective.current_burn_rate == pytest.approx(3000 / 6000 / 0.001)
+
+
+def test_an_slo_that_cannot_be_evaluated_does_not_stop_the_others(store):
+    traffic(store, np.full(DAY, 100.0), np.zeros(DAY))
+    good = ratio_slo(window="duration: 1d\n      isRolling: true")
+    sliced = replace(
+        good,
+        name="sliced",
+        budgeting_method="RatioTimeslices",
+        objectives=(replace(good.objectives[0], time_slice_window=parse_duration("5m")),),
+    )
+    engine = SLOEngine(store, base_step_ms=120_000)  # 5 minutes is not a whole number of 2-minute steps
+    broken, fine = engine.statuses([sliced, good], lambda _: None, now_ms=END)
+    assert "timeSliceWindow 5m is not a whole number of steps" in str(broken)
+    assert fine.objectives[0].report.sli == 1.0
+
+
+def test_a_forgotten_slo_keeps_nothing_from_an_evaluation_under_way(store):
+    traffic(store, np.full(DAY, 100.0), np.zeros(DAY))
+    slo = ratio_slo(window="duration: 1d\n      isRolling: true")
+    engine = SLOEngine(store, base_step_ms=60_000)
+    real_read = engine._read
+
+    def read_then_forget(*args):
+        found = real_read(*args)
+        engine.forget(slo.name)  # a DELETE lands while the read is under way
+        return found
+
+    engine._read = read_then_forget
+    engine.status(slo, lambda _: None, now_ms=END)
+    assert slo.name not in engine._entries
