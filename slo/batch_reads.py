@@ -6,7 +6,8 @@ the same 200 series took 0.4 s. So the engine first evaluates every expression a
 :class:`RecordingReader` (which answers nothing and notes each request), then reads all
 requests sharing a range, step and consolidation at once (their queries OR-ed), and
 evaluates again against the :class:`PrefetchedReader`, which filters those series in
-memory. Requests it did not see go to the store as usual.
+memory. Requests it did not see go to the store as usual, and so do those of a range whose
+union would hold more than ``max_points`` points.
 """
 
 from __future__ import annotations
@@ -68,14 +69,23 @@ def _any_of(queries: Sequence[TagQuery]) -> TagQuery:
 class PrefetchedReader:
     """Answers the recorded requests from one read per (range, step, consolidation)."""
 
-    def __init__(self, store: SeriesReader, requests: Sequence[ReadRequest]) -> None:
+    def __init__(self, store: SeriesReader, requests: Sequence[ReadRequest], max_points: int) -> None:
         self._store = store
         groups: dict[tuple[int, int, int, Consolidation], dict[TagQuery, None]] = {}
         for r in requests:
             groups.setdefault((r.start_ms, r.end_ms, r.step_ms, r.consolidation), {})[r.query] = None
         self._read: dict[tuple[int, int, int, Consolidation], list[SeriesValues]] = {}
         for (start, end, step, how), queries in groups.items():
-            self._read[(start, end, step, how)] = store.series(_any_of(list(queries)), start, end, step, how)
+            # Memory stays bounded: a union over max_points is not read here; each of its
+            # requests then goes to the store alone, under the stack language's own limits.
+            steps = max(1, -(-(end - start) // step))
+            try:
+                found = store.series(
+                    _any_of(list(queries)), start, end, step, how, max_series=max(1, max_points // steps)
+                )
+            except TooManySeries:
+                continue
+            self._read[(start, end, step, how)] = found
 
     def series(
         self,

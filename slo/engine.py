@@ -165,7 +165,7 @@ class SLOEngine:
             if isinstance(plan, _Plan) and span is not None:
                 # Errors are reported when the SLO is evaluated for real, below.
                 _guarded(self._read, plan, *span, recorder)
-        reader = PrefetchedReader(self._reader, recorder.requests)
+        reader = PrefetchedReader(self._reader, recorder.requests, _LIMITS.max_points_read)
         return [
             plan if isinstance(plan, IndicatorError) else _guarded(self._status, plan, reader)
             for plan in plans

@@ -423,3 +423,25 @@ def test_a_forgotten_slo_keeps_nothing_from_an_evaluation_under_way(store):
     engine._read = read_then_forget
     engine.status(slo, lambda _: None, now_ms=END)
     assert slo.name not in engine._entries
+
+
+def test_a_batch_over_the_point_limit_is_read_request_by_request():
+    from slo.batch_reads import PrefetchedReader, ReadRequest
+    from store.tag_query import Eq
+
+    calls = []
+
+    class Store:
+        def series(self, query, start, end, step, how="avg", *, max_series=None):
+            calls.append(max_series)
+            from store.interfaces import TooManySeries
+
+            if max_series is not None and max_series < 3:
+                raise TooManySeries(3, max_series)
+            return []
+
+    requests = [ReadRequest(Eq("name", n), 0, 600_000, 60_000, "avg") for n in ("a", "b", "c")]
+    reader = PrefetchedReader(Store(), requests, max_points=20)  # 10 steps: at most 2 series
+    assert calls == [2]
+    reader.series(Eq("name", "a"), 0, 600_000, 60_000, max_series=5)
+    assert calls == [2, 5]  # not prefetched: the store is asked with the caller's limit
