@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -148,8 +148,35 @@ def load_files(files: Sequence[Path]) -> list[Definition]:
     ]
 
 
+def _context(definitions: Mapping[str, Definition], excluding: str) -> Catalog:
+    """Every document of ``definitions`` but ``excluding``'s, each catalog merged once."""
+    # File definitions share one catalog (the folder's).
+    catalogs = {id(d.catalog): d.catalog for n, d in definitions.items() if n != excluding}
+    merged = Catalog()
+    for catalog in catalogs.values():
+        merged = merged.merged(catalog)
+    return merged
+
+
+def _validated(
+    definitions: Mapping[str, Definition], name: str, text: str, updated_ms: int | None
+) -> Definition:
+    """``text`` as the API definition ``name`` among ``definitions`` (with its problems if any)."""
+    try:
+        catalog = load_catalog(text, context=_context(definitions, name))
+    except ValidationError as exc:
+        return Definition(name, "api", text, Catalog(), None, updated_ms, exc.problems)
+    slo = next((s for s in catalog.slos if s.name == name), None)
+    return Definition(name, "api", text, catalog, slo, updated_ms)
+
+
 class SLORegistry:
-    """The folder's definitions and the API's, by SLO name; thread-safe."""
+    """The folder's definitions and the API's, by SLO name; thread-safe.
+
+    A change that would break another definition (a component made composite, an SLI
+    another SLO refers to removed) is refused naming who depends on it; an accepted change
+    re-resolves the definitions that refer to it, so they use the new documents at once.
+    """
 
     def __init__(
         self, store: DocumentStore, files: Sequence[Definition] = (), clock: Callable[[], float] = time.time
@@ -161,40 +188,27 @@ class SLORegistry:
         self._load_stored()
 
     def _load_stored(self) -> None:
-        stored = []
+        pending = []
         for document in self._store.documents(KIND):
             if document.name in self._by_name:  # a file now defines it: the file wins, the text stays
-                _log.warning(
-                    "SLO %s put through the API is shadowed by %s",
-                    document.name,
-                    self._by_name[document.name].source,
-                )
+                shadow = self._by_name[document.name].source
+                _log.warning("SLO %s put through the API is shadowed by %s", document.name, shadow)
             else:
-                stored.append(document)
-        # Plain SLOs first, so composites stored through the API find their components.
-        for pending in (False, True):
-            for document in stored:
-                if ("composite:" in document.body) != pending:
-                    continue
-                self._by_name[document.name] = self._revalidate(
-                    document.name, document.body, document.updated_ms
-                )
-
-    def _revalidate(self, name: str, text: str, updated_ms: int) -> Definition:
-        try:
-            catalog = load_catalog(text, context=self._context(excluding=name))
-        except ValidationError as exc:
-            return Definition(name, "api", text, Catalog(), None, updated_ms, exc.problems)
-        slo = next((s for s in catalog.slos if s.name == name), None)
-        return Definition(name, "api", text, catalog, slo, updated_ms)
-
-    def _context(self, excluding: str) -> Catalog:
-        # File definitions share one catalog (the folder's): merge each catalog once.
-        catalogs = {id(d.catalog): d.catalog for n, d in self._by_name.items() if n != excluding}
-        merged = Catalog()
-        for catalog in catalogs.values():
-            merged = merged.merged(catalog)
-        return merged
+                pending.append(document)
+        # Texts may refer to each other in any order: load what resolves until nothing more does.
+        progress = True
+        while pending and progress:
+            progress = False
+            for document in list(pending):
+                loaded = _validated(self._by_name, document.name, document.body, document.updated_ms)
+                if loaded.slo is not None:
+                    self._by_name[document.name] = loaded
+                    pending.remove(document)
+                    progress = True
+        for document in pending:  # kept and listed with their problems, never dropped
+            self._by_name[document.name] = _validated(
+                self._by_name, document.name, document.body, document.updated_ms
+            )
 
     def definitions(self) -> list[Definition]:
         """Every definition, by name."""
@@ -210,51 +224,65 @@ class SLORegistry:
         found = self.get(name)
         return None if found is None else found.slo
 
-    def validate(self, name: str, text: str) -> Catalog:
-        """The catalog of ``text`` if it may become the definition of ``name``; else raises.
+    def _writable(self, name: str, verb: str) -> Definition | None:
+        current = self._by_name.get(name)
+        if current is not None and current.read_only:
+            raise DefinitionConflict(f"SLO {name!r} is defined in {current.source[5:]}; {verb}")
+        return current
+
+    def _with_dependents(self, proposed: dict[str, Definition], changed: str) -> dict[str, Definition]:
+        """``proposed`` with every other API definition re-resolved in it; raises if one breaks."""
+        broken = []
+        for name, definition in list(proposed.items()):
+            if name == changed or definition.read_only or definition.slo is None:
+                continue
+            again = _validated(proposed, name, definition.text, definition.updated_ms)
+            if again.slo is None:
+                broken.append(f"{name} ({'; '.join(str(p) for p in again.problems)})")
+            proposed[name] = again
+        if broken:
+            raise DefinitionConflict(f"the change to {changed!r} would break {', '.join(broken)}")
+        return proposed
+
+    def put(self, name: str, text: str) -> Definition:
+        """Validate ``text`` and make it the definition of ``name``; nothing changes when refused.
 
         Raises :class:`ValidationError` (400) or :class:`DefinitionConflict` (409).
         """
-        with self._lock:
-            current = self._by_name.get(name)
-            if current is not None and current.read_only:
-                raise DefinitionConflict(f"SLO {name!r} is defined in {current.source[5:]}; edit that file")
-            context = self._context(excluding=name)
-        catalog = load_catalog(text, context=context)
-        problems = _shape_problems(name, catalog, context)
-        if problems:
-            raise ValidationError(problems)
-        return catalog
-
-    def put(self, name: str, text: str) -> Definition:
-        """Validate ``text`` and make it the definition of ``name``; nothing changes when refused."""
-        catalog = self.validate(name, text)
-        updated = int(self._clock() * 1000)
-        slo = next(s for s in catalog.slos if s.name == name)
-        definition = Definition(name, "api", text, catalog, slo, updated)
-        with self._lock:
+        with self._lock:  # validated against exactly what it will join
+            self._writable(name, "edit that file")
+            context = _context(self._by_name, name)
+            catalog = load_catalog(text, context=context)
+            problems = _shape_problems(name, catalog, context)
+            if problems:
+                raise ValidationError(problems)
+            updated = int(self._clock() * 1000)
+            slo = next(s for s in catalog.slos if s.name == name)
+            definition = Definition(name, "api", text, catalog, slo, updated)
+            proposed = self._with_dependents({**self._by_name, name: definition}, name)
             self._store.put_document(KIND, name, text, updated)
-            self._by_name[name] = definition
+            self._by_name = proposed
         return definition
 
     def delete(self, name: str) -> bool:
         """Remove the API definition ``name``; False when there is none."""
         with self._lock:
-            current = self._by_name.get(name)
-            if current is None:
+            if self._writable(name, "remove it there") is None:
                 return False
-            if current.read_only:
-                raise DefinitionConflict(f"SLO {name!r} is defined in {current.source[5:]}; remove it there")
-            users = sorted(
+            proposed = {n: d for n, d in self._by_name.items() if n != name}
+            proposed = self._with_dependents(proposed, name)
+            self._store.delete_document(KIND, name)
+            self._by_name = proposed
+        return True
+
+    def dependents(self, name: str) -> list[str]:
+        """Definitions whose documents refer to ``name``'s (their engines' arrays must go too)."""
+        with self._lock:
+            return sorted(
                 n
                 for n, d in self._by_name.items()
                 if d.slo is not None and name in {c.slo for c in d.slo.components}
             )
-            if users:
-                raise DefinitionConflict(f"SLO {name!r} is a component of {', '.join(users)}")
-            self._store.delete_document(KIND, name)
-            del self._by_name[name]
-        return True
 
 
 def _shape_problems(name: str, catalog: Catalog, context: Catalog) -> list[Problem]:

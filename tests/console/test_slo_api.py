@@ -295,3 +295,83 @@ def test_hostile_yaml_is_a_short_400_never_a_crash(server, case, text, reason):
     assert len(answer.content) < 20_000
     assert any(reason in e["reason"] for e in answer.json()["errors"]), answer.json()["errors"]
     assert httpx.get(f"{server.url}/healthz").status_code == 200
+
+
+OK_QUERY = "name,requests,:eq,outcome,ok,:eq,:and,:sum"
+
+
+def _with_sli(name: str, sli_name: str, query: str = "name,requests,:eq,:sum") -> str:
+    """An SLO ``name`` that brings the SLI ``sli_name`` along as a document of its own."""
+    return textwrap.dedent(
+        f"""
+        apiVersion: openslo/v1
+        kind: SLI
+        metadata: {{name: {sli_name}}}
+        spec:
+          ratioMetric:
+            good: {{metricSource: {{type: atlas, spec: {{query: "{OK_QUERY}"}}}}}}
+            total: {{metricSource: {{type: atlas, spec: {{query: "{query}"}}}}}}
+        ---
+        apiVersion: openslo/v1
+        kind: SLO
+        metadata: {{name: {name}}}
+        spec:
+          service: shop
+          indicatorRef: {sli_name}
+          timeWindow: [{{duration: 1d, isRolling: true}}]
+          budgetingMethod: Occurrences
+          objectives: [{{target: 0.99}}]
+        """
+    )
+
+
+def _referring(name: str, sli_name: str) -> str:
+    return _with_sli(name, sli_name).split("---", 1)[1]
+
+
+def test_definitions_that_refer_to_each_other_survive_a_restart_and_guard_each_other(tmp_path):
+    first = RunningServer(tmp_path / "data", clock=lambda: NOW_MS / 1000)
+    try:
+        assert put(first, "zeta", _with_sli("zeta", "shared-sli")).status_code == 201
+        assert put(first, "alpha", _referring("alpha", "shared-sli")).status_code == 201
+        # zeta may not drop the SLI alpha uses, nor be deleted while alpha refers to its documents.
+        dropped = put(first, "zeta", AVAILABILITY.replace("checkout", "zeta"))
+        assert dropped.status_code == 409 and "alpha" in dropped.json()["detail"]
+        assert httpx.delete(f"{first.url}/api/v1/slos/zeta").status_code == 409
+        # Changing the shared SLI re-resolves alpha at once.
+        changed = _with_sli("zeta", "shared-sli", query=OK_QUERY)
+        assert put(first, "zeta", changed).status_code == 200
+    finally:
+        first.stop()
+    second = RunningServer(tmp_path / "data", clock=lambda: NOW_MS / 1000)
+    try:
+        _write_traffic(second.store, errors_at_end=6)
+        alpha = httpx.get(f"{second.url}/api/v1/slos/alpha").json()
+        assert alpha["state"] != "error", alpha  # loaded although "alpha" sorts before "zeta"
+        assert alpha["sli"] == 1.0  # good and total now both count the ok requests only
+    finally:
+        second.stop()
+
+
+def test_a_component_may_not_become_composite(server):
+    assert put(server, "checkout", AVAILABILITY).status_code == 201
+    outer = textwrap.dedent(
+        """
+        apiVersion: openslo/v1
+        kind: SLO
+        metadata: {name: outer}
+        spec:
+          service: shop
+          timeWindow: [{duration: 1d, isRolling: true}]
+          budgetingMethod: Occurrences
+          objectives: [{target: 0.99}]
+          watchfloor: {composite: {components: [{slo: checkout}]}}
+        """
+    )
+    assert put(server, "outer", outer).status_code == 201
+    nested = outer.replace("name: outer", "name: checkout").replace(
+        "slo: checkout", "slo: drm-license-availability"
+    )
+    refused = put(server, "checkout", nested)
+    assert refused.status_code == 409 and "outer" in refused.json()["detail"]
+    assert httpx.get(f"{server.url}/api/v1/slos/checkout/definition").text == AVAILABILITY
