@@ -51,16 +51,19 @@ _log = logging.getLogger("watchfloor.slo")
 
 
 def evaluation_step(slo: SLO, base_step_ms: int) -> int:
-    """One minute when the store step divides it and all the SLO's windows are whole minutes,
-    at least five of them; otherwise the store's step (a 1-minute window needs finer steps)."""
+    """One minute when the store step divides it, every window and time slice is whole
+    minutes, and the burn-rate windows are five minutes or more; otherwise the store's step
+    (a 1-minute burn window needs finer steps; raw data is kept two days by default)."""
     if base_step_ms >= _MINUTE_MS or _MINUTE_MS % base_step_ms:
         return base_step_ms
-    lengths = [w // _MS for pair in tiers_of(slo) for w in (pair.long, pair.short)]
-    for objective in slo.objectives:
-        if objective.time_slice_window is not None:
-            lengths.append(rolling_timedelta(objective.time_slice_window) // _MS)
-    whole = all(length % _MINUTE_MS == 0 for length in lengths)
-    return _MINUTE_MS if whole and min(lengths, default=_MINUTE_MS * 5) >= 5 * _MINUTE_MS else base_step_ms
+    tiers = [w // _MS for pair in tiers_of(slo) for w in (pair.long, pair.short)]
+    slices = [
+        rolling_timedelta(o.time_slice_window) // _MS
+        for o in slo.objectives
+        if o.time_slice_window is not None
+    ]
+    whole = all(length % _MINUTE_MS == 0 for length in tiers + slices)
+    return _MINUTE_MS if whole and min(tiers, default=5 * _MINUTE_MS) >= 5 * _MINUTE_MS else base_step_ms
 
 
 @dataclass(frozen=True, slots=True)

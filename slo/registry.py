@@ -275,15 +275,6 @@ class SLORegistry:
             self._by_name = proposed
         return True
 
-    def dependents(self, name: str) -> list[str]:
-        """Definitions whose documents refer to ``name``'s (their engines' arrays must go too)."""
-        with self._lock:
-            return sorted(
-                n
-                for n, d in self._by_name.items()
-                if d.slo is not None and name in {c.slo for c in d.slo.components}
-            )
-
 
 def _shape_problems(name: str, catalog: Catalog, context: Catalog) -> list[Problem]:
     """A put carries exactly the SLO it names, and no document another definition already has."""

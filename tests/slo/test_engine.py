@@ -445,3 +445,16 @@ def test_a_batch_over_the_point_limit_is_read_request_by_request():
     assert calls == [2]
     reader.series(Eq("name", "a"), 0, 600_000, 60_000, max_series=5)
     assert calls == [2, 5]  # not prefetched: the store is asked with the caller's limit
+
+
+def test_one_minute_time_slices_are_read_at_a_one_minute_step():
+    from slo.engine import evaluation_step
+
+    sliced = replace(
+        ratio_slo(),
+        budgeting_method="Timeslices",
+        objectives=(
+            replace(ratio_slo().objectives[0], time_slice_window=parse_duration("1m"), time_slice_target=0.9),
+        ),
+    )
+    assert evaluation_step(sliced, 10_000) == 60_000
