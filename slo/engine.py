@@ -32,7 +32,7 @@ from slo.durations import rolling_timedelta
 from slo.evaluation_window import EvaluationWindow, evaluation_window
 from slo.indicator_reader import IndicatorError, IndicatorValues, read_indicator, threshold_counts
 from slo.model import SLO, Objective
-from slo.status import SLOStatus, compute_status, tiers_of
+from slo.status import BudgetSource, SLOStatus, compute_status, tiers_of
 from stacklang import Limits
 from store.interfaces import SeriesReader
 
@@ -40,6 +40,8 @@ __all__ = ["SLOEngine", "evaluation_step"]
 
 _MS = timedelta(milliseconds=1)
 _MINUTE_MS = 60_000
+_HOUR_MS = 3_600_000
+_HOURLY = "#hourly"  # the cache name of an SLO's hourly budget counts
 # Re-read at least this much at each refresh: points arrive up to a scrape late.
 _MARGIN_MS = 120_000
 # One SLO's arrays may be a year of minutes: above the stack language's default limits.
@@ -78,6 +80,10 @@ class _Plan:
     # A composite's components as they were when the evaluation began: its numbers and its
     # cache key come from this one snapshot, whatever is put meanwhile.
     components: tuple[SLO | None, ...]
+    cache_name: str = ""
+    # Hourly counts for the budget and burn-down, when the window reaches past the
+    # 1-minute rollups: this plan's arrays then cover the burn-rate windows only.
+    budget: _Plan | None = None
 
     @property
     def key(self) -> object:
@@ -115,9 +121,15 @@ class SLOEngine:
     """Statuses of SLOs read through ``reader``, with per-SLO arrays kept between calls."""
 
     def __init__(
-        self, reader: SeriesReader, *, base_step_ms: int, clock: Callable[[], float] = time.time
+        self,
+        reader: SeriesReader,
+        *,
+        base_step_ms: int,
+        clock: Callable[[], float] = time.time,
+        minute_retention_ms: int = 35 * 86_400_000,
     ) -> None:
         self._reader = reader
+        self._minute_retention_ms = minute_retention_ms
         self._base_step_ms = base_step_ms
         self._clock = clock
         self._entries: dict[str, _Entry] = {}
@@ -131,8 +143,9 @@ class SLOEngine:
         An evaluation of ``name`` already under way does not keep what it read.
         """
         with self._guard:
-            self._generations[name] = self._generations.get(name, 0) + 1
-            self._entries.pop(name, None)
+            for kept in (name, name + _HOURLY):
+                self._generations[kept] = self._generations.get(kept, 0) + 1
+                self._entries.pop(kept, None)
 
     def _plan(self, slo: SLO, resolve: Resolve, now_ms: int | None) -> _Plan:
         now = int(self._clock() * 1000) if now_ms is None else now_ms
@@ -140,8 +153,29 @@ class SLOEngine:
         end = now // step * step
         window = evaluation_window(slo.time_window, end)
         longest = max((p.long // _MS for p in tiers_of(slo)), default=0)
+        components = tuple(resolve(c.slo) for c in slo.components)
+        budget = self._hourly_plan(slo, end, components) if step == _MINUTE_MS else None
+        if budget is not None:  # the minute arrays need only cover the burn-rate windows
+            return _Plan(slo, window, step, (end - longest) // step * step, end, components, slo.name, budget)
         start = min(window.start_ms, end - longest) // step * step
-        return _Plan(slo, window, step, start, end, tuple(resolve(c.slo) for c in slo.components))
+        return _Plan(slo, window, step, start, end, components, slo.name)
+
+    def _hourly_plan(self, slo: SLO, end: int, components: tuple[SLO | None, ...]) -> _Plan | None:
+        """Hourly budget counts up to the last whole hour, for a window the minutes no longer cover.
+
+        Only when every time slice is whole hours (a slice must be whole steps).
+        """
+        if evaluation_window(slo.time_window, end).start_ms >= end - self._minute_retention_ms + _HOUR_MS:
+            return None
+        if any(
+            o.time_slice_window and rolling_timedelta(o.time_slice_window) // _MS % _HOUR_MS
+            for o in slo.objectives
+        ):
+            return None
+        hour_end = end // _HOUR_MS * _HOUR_MS
+        window = evaluation_window(slo.time_window, hour_end)
+        start = window.start_ms // _HOUR_MS * _HOUR_MS
+        return _Plan(slo, window, _HOUR_MS, start, hour_end, components, slo.name + _HOURLY)
 
     def status(self, slo: SLO, resolve: Resolve, now_ms: int | None = None) -> SLOStatus:
         """The status of ``slo`` now (or at ``now_ms``); ``resolve`` finds composite components.
@@ -164,10 +198,13 @@ class SLOEngine:
         plans: list[_Plan | IndicatorError] = [_guarded(self._plan, slo, resolve, now_ms) for slo in slos]
         recorder = RecordingReader()
         for plan in plans:
-            span = None if isinstance(plan, IndicatorError) else self._read_span(plan)
-            if isinstance(plan, _Plan) and span is not None:
-                # Errors are reported when the SLO is evaluated for real, below.
-                _guarded(self._read, plan, *span, recorder)
+            if isinstance(plan, IndicatorError):
+                continue
+            for part in (plan, plan.budget):
+                span = None if part is None else self._read_span(part)
+                if part is not None and span is not None:
+                    # Errors are reported when the SLO is evaluated for real, below.
+                    _guarded(self._read, part, *span, recorder)
         reader = PrefetchedReader(self._reader, recorder.requests, _LIMITS.max_points_read)
         return [
             plan if isinstance(plan, IndicatorError) else _guarded(self._status, plan, reader)
@@ -176,20 +213,29 @@ class SLOEngine:
 
     def _status(self, plan: _Plan, reader: SeriesReader) -> SLOStatus:
         slo = plan.slo
+        counts = self._counts(plan, reader)
+        budget = None
+        if plan.budget is not None:
+            hourly = plan.budget
+            budget = BudgetSource(
+                self._counts(hourly, reader), hourly.window, hourly.start_ms, hourly.step_ms
+            )
+        return compute_status(slo, counts, plan.window, plan.start_ms, plan.step_ms, budget)
+
+    def _counts(self, plan: _Plan, reader: SeriesReader) -> list[tuple[Floats, Floats]]:
+        """``(good, total)`` per objective of ``plan``, from the arrays kept and what is new."""
         with self._guard:
-            lock = self._locks.setdefault(slo.name, threading.Lock())
-            generation = self._generations.get(slo.name, 0)
+            lock = self._locks.setdefault(plan.cache_name, threading.Lock())
+            generation = self._generations.get(plan.cache_name, 0)
         with lock:
             values = self._values(plan, reader, generation)
         if values.values is not None:
-            counts = [objective_counts(values, o) for o in slo.objectives]
-        else:
-            counts = [objective_counts(values, slo.objectives[0])] * len(slo.objectives)
-        return compute_status(slo, counts, plan.window, plan.start_ms, plan.step_ms)
+            return [objective_counts(values, o) for o in plan.slo.objectives]
+        return [objective_counts(values, plan.slo.objectives[0])] * len(plan.slo.objectives)
 
     def _read_span(self, plan: _Plan) -> tuple[int, int] | None:
         """What must be read for ``plan``: everything when nothing usable is kept, else the tail."""
-        entry = self._entries.get(plan.slo.name)
+        entry = self._entries.get(plan.cache_name)
         step, start, end = plan.step_ms, plan.start_ms, plan.end_ms
         if entry is None or entry.key != plan.key or entry.step_ms != step or entry.start_ms > start:
             return start, end
@@ -197,9 +243,9 @@ class SLOEngine:
         return (reread, end) if end > reread else None
 
     def _values(self, plan: _Plan, reader: SeriesReader, generation: int) -> IndicatorValues:
-        slo, step, start, end = plan.slo, plan.step_ms, plan.start_ms, plan.end_ms
+        step, start, end = plan.step_ms, plan.start_ms, plan.end_ms
         span = self._read_span(plan)
-        entry = self._entries.get(slo.name)
+        entry = self._entries.get(plan.cache_name)
         if span == (start, end) or entry is None:
             values = self._read(plan, start, end, reader)
         else:
@@ -211,8 +257,8 @@ class SLOEngine:
                 kept = [np.concatenate((a, t)) for a, t in zip(kept, _arrays(tail), strict=True)]
             values = _rebuild(entry.values, kept)
         with self._guard:
-            if self._generations.get(slo.name, 0) == generation:  # not forgotten meanwhile
-                self._entries[slo.name] = _Entry(plan.key, step, start, end, values)
+            if self._generations.get(plan.cache_name, 0) == generation:  # not forgotten meanwhile
+                self._entries[plan.cache_name] = _Entry(plan.key, step, start, end, values)
         return values
 
     def _read(self, plan: _Plan, start: int, end: int, reader: SeriesReader) -> IndicatorValues:

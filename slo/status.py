@@ -31,7 +31,7 @@ from slo.durations import rolling_timedelta
 from slo.evaluation_window import EvaluationWindow
 from slo.model import SLO, Objective, WindowPair
 
-__all__ = ["ObjectiveStatus", "SLOStatus", "TierStatus", "compute_status", "tiers_of"]
+__all__ = ["BudgetSource", "ObjectiveStatus", "SLOStatus", "TierStatus", "compute_status", "tiers_of"]
 
 _MS = timedelta(milliseconds=1)
 _MIN_NO_DATA = timedelta(minutes=5)
@@ -72,6 +72,7 @@ class SLOStatus:
     no_data: bool
     last_data_ms: int | None
     state: str
+    burn_down_step_ms: int
 
     @property
     def budget_remaining(self) -> float:
@@ -128,20 +129,43 @@ def _tier(
     return TierStatus(pair, rates[0], rates[1], events, firing, guarded)
 
 
+@dataclass(frozen=True, slots=True)
+class BudgetSource:
+    """Counts to take the budget and burn-down from, when coarser than the burn-rate arrays.
+
+    Windows longer than the 1-minute rollups are kept are budgeted from hourly counts.
+    """
+
+    counts: list[tuple[Floats, Floats]]
+    window: EvaluationWindow
+    start_ms: int
+    step_ms: int
+
+    @property
+    def offset(self) -> int:
+        """Index of the first step inside the window."""
+        steps = self.counts[0][0].size
+        return min(steps, max(0, -(-(self.window.start_ms - self.start_ms) // self.step_ms)))
+
+    def report(self, slo: SLO, index: int) -> BudgetReport:
+        good, total = self.counts[index]
+        at, step = self.offset, self.step_ms
+        objective = slo.objectives[index]
+        return evaluate_objective(
+            slo, objective, good[at:], total[at:], start_ms=self.start_ms + at * step, step_ms=step
+        )
+
+
 def _objective_status(
     slo: SLO,
     objective: Objective,
     counts: tuple[Floats, Floats],
     excluded: Mask | None,
-    window: EvaluationWindow,
-    offset: int,
-    start_ms: int,
     step_ms: int,
+    report: BudgetReport,
+    period_ms: int,
 ) -> ObjectiveStatus:
     good, total = counts
-    report = evaluate_objective(
-        slo, objective, good[offset:], total[offset:], start_ms=start_ms + offset * step_ms, step_ms=step_ms
-    )
     valid = has_data(good, total) if excluded is None else has_data(good, total) & ~excluded
     budget = 1.0 - objective.target
     tiers = tuple(_tier(pair, counts, valid, budget, slo.min_events, step_ms) for pair in tiers_of(slo))
@@ -153,7 +177,7 @@ def _objective_status(
     elif remaining <= 0:
         exhaustion = 0
     else:
-        exhaustion = None if current <= 0 else int(remaining * window.period_ms / current)
+        exhaustion = None if current <= 0 else int(remaining * period_ms / current)
     return ObjectiveStatus(objective, report, current, exhaustion, tiers)
 
 
@@ -163,25 +187,30 @@ def compute_status(
     window: EvaluationWindow,
     start_ms: int,
     step_ms: int,
+    budget: BudgetSource | None = None,
 ) -> SLOStatus:
     """The status of ``slo`` from ``counts[k]`` = (good, total) of objective ``k``.
 
     The arrays cover ``(start_ms, start_ms + n·step_ms]``; the last step ends at ``window.end_ms``.
+    Budget figures and burn-down come from ``budget`` when given, else from the same arrays.
     """
     steps = counts[0][0].size
     zone = slo.time_window.time_zone or "UTC"
     excluded = exclusion_mask(slo.exclusions, start_ms, step_ms, steps, zone) if slo.exclusions else None
-    offset = min(steps, max(0, -(-(window.start_ms - start_ms) // step_ms)))
+    source = budget or BudgetSource(counts, window, start_ms, step_ms)
     objectives = tuple(
-        _objective_status(slo, objective, pair, excluded, window, offset, start_ms, step_ms)
-        for objective, pair in zip(slo.objectives, counts, strict=True)
+        _objective_status(
+            slo, objective, pair, excluded, step_ms, source.report(slo, k), source.window.period_ms
+        )
+        for k, (objective, pair) in enumerate(zip(slo.objectives, counts, strict=True))
     )
     with_data = np.flatnonzero(has_data(*counts[0]))
     last_data_ms = None if with_data.size == 0 else start_ms + (int(with_data[-1]) + 1) * step_ms
     silent_for = window.end_ms - (last_data_ms if last_data_ms is not None else start_ms)
     no_data = last_data_ms is None or silent_for >= no_data_after(slo) // _MS
+    burn_down_start_ms = source.start_ms + source.offset * source.step_ms
     status = SLOStatus(
-        slo, window, step_ms, start_ms + offset * step_ms, objectives, no_data, last_data_ms, "ok"
+        slo, window, step_ms, burn_down_start_ms, objectives, no_data, last_data_ms, "ok", source.step_ms
     )
     if no_data:
         state = "no_data"

@@ -108,7 +108,15 @@ class Server:
     def _build_slo_service(self, files: list[Definition]) -> SLOService:
         """SLO definitions from the configured folder and the store, evaluated over the store."""
         registry = SLORegistry(self.store, files, clock=self.clock)
-        return SLOService(registry, SLOEngine(self.store, base_step_ms=self.config.step_ms, clock=self.clock))
+        return SLOService(
+            registry,
+            SLOEngine(
+                self.store,
+                base_step_ms=self.config.step_ms,
+                clock=self.clock,
+                minute_retention_ms=self.config.retention.metrics_1m_ms,
+            ),
+        )
 
     async def _refresh_slos(self) -> None:
         """Evaluate every SLO now and then, so each keeps its arrays warm and answers fast."""

@@ -149,7 +149,10 @@ def detail_view(result: SLOResult, points: int) -> dict[str, Any]:
     view["step_ms"] = status.step_ms
     view["min_events"] = status.slo.min_events
     view["objectives"] = [
-        {**_objective(o), "burn_down": _burn_down(o, status.burn_down_start_ms, status.step_ms, points)}
+        {
+            **_objective(o),
+            "burn_down": _burn_down(o, status.burn_down_start_ms, status.burn_down_step_ms, points),
+        }
         for o in status.objectives
     ]
     return view

@@ -458,3 +458,28 @@ def test_one_minute_time_slices_are_read_at_a_one_minute_step():
         ),
     )
     assert evaluation_step(sliced, 10_000) == 60_000
+
+
+def test_a_quarter_is_budgeted_from_hourly_rollups_once_the_minutes_are_gone(store):
+    """90 days; a whole day of errors 80 days ago, which only the 1 h rollups still hold."""
+    days = 90
+    bad = np.zeros(days * DAY)
+    bad[10 * DAY : 11 * DAY] = 100.0
+    traffic(store, np.full(days * DAY, 100.0), bad)
+    store.roll_up(END + 2 * 3_600_000)
+    store.enforce_retention(END)  # raw kept 2 days, minutes 35 days: the outage is hours only now
+    quarter = ratio_slo(window="duration: 1Q\n      isRolling: true")
+    status = status_of(store, quarter)
+    report = status.objectives[0].report
+    assert status.burn_down_step_ms == 3_600_000 and report.burn_down.size == days * 24
+    assert report.budget_total == pytest.approx(days * DAY * 100 * 0.001)
+    assert report.budget_spent == pytest.approx(DAY * 100)
+    assert report.budget_remaining == pytest.approx(1 - 144_000 / 12_960)
+    assert status.state == "exhausted" and report.no_data_share == 0.0
+    # Burn rates still come from the minutes: the last hour is clean.
+    assert status.objectives[0].tiers[0].long_rate == 0.0 and status.step_ms == STEP
+    # Read by the minute, the outage would be gone: the hourly path is what keeps it.
+    by_minute = SLOEngine(store, base_step_ms=10_000, minute_retention_ms=10**13).status(
+        quarter, lambda _: None, END
+    )
+    assert by_minute.objectives[0].report.budget_spent == 0.0
