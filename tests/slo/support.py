@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import math
+from typing import Any
 
 import numpy as np
 import pytest
@@ -14,7 +15,7 @@ from slo.problems import ValidationError
 
 SOURCE = {"metricSource": {"type": "atlas", "spec": {"query": "name,starts,:eq,:sum"}}}
 SLI_SPEC = {"ratioMetric": {"counter": True, "good": copy.deepcopy(SOURCE), "total": copy.deepcopy(SOURCE)}}
-SLO_DOC = {
+SLO_DOC: dict[str, Any] = {
     "apiVersion": "openslo/v1",
     "kind": "SLO",
     "metadata": {"name": "avail"},

@@ -15,6 +15,7 @@ import pytest
 from slo.durations import parse_duration
 from slo.engine import SLOEngine
 from slo.openslo import Catalog, load_catalog
+from slo.status import SLOStatus
 from store.duckdb_store import DuckDBStore
 
 STEP = 60_000
@@ -343,6 +344,7 @@ def test_many_slos_together_read_once_per_range_and_agree_with_one_at_a_time(sto
     later = engine.statuses(slos, lambda _: None, now_ms=END + STEP)
     assert counting.calls == 2  # the tails of all five, one read again
     for i, (batched, warm) in enumerate(zip(together, later, strict=True)):
+        assert isinstance(batched, SLOStatus) and isinstance(warm, SLOStatus)
         alone = status_of(store, slos[i])
         assert batched.objectives[0].report.budget_spent == alone.objectives[0].report.budget_spent
         assert alone.objectives[0].report.budget_spent == pytest.approx(i * (i + 1) * 10)
@@ -406,10 +408,10 @@ def test_an_slo_that_cannot_be_evaluated_does_not_stop_the_others(store):
     engine = SLOEngine(store, base_step_ms=120_000)  # 5 minutes is not a whole number of 2-minute steps
     broken, fine = engine.statuses([sliced, good], lambda _: None, now_ms=END)
     assert "timeSliceWindow 5m is not a whole number of steps" in str(broken)
-    assert fine.objectives[0].report.sli == 1.0
+    assert isinstance(fine, SLOStatus) and fine.objectives[0].report.sli == 1.0
 
 
-def test_a_forgotten_slo_keeps_nothing_from_an_evaluation_under_way(store):
+def test_a_forgotten_slo_keeps_nothing_from_an_evaluation_under_way(store, monkeypatch):
     traffic(store, np.full(DAY, 100.0), np.zeros(DAY))
     slo = ratio_slo(window="duration: 1d\n      isRolling: true")
     engine = SLOEngine(store, base_step_ms=60_000)
@@ -420,7 +422,7 @@ def test_a_forgotten_slo_keeps_nothing_from_an_evaluation_under_way(store):
         engine.forget(slo.name)  # a DELETE lands while the read is under way
         return found
 
-    engine._read = read_then_forget
+    monkeypatch.setattr(engine, "_read", read_then_forget)
     engine.status(slo, lambda _: None, now_ms=END)
     assert slo.name not in engine._entries
 
@@ -438,6 +440,12 @@ def test_a_batch_over_the_point_limit_is_read_request_by_request():
 
             if max_series is not None and max_series < 3:
                 raise TooManySeries(3, max_series)
+            return []
+
+        def tag_values(self, key, query=None):
+            return []
+
+        def tag_keys(self, query=None):
             return []
 
     requests = [ReadRequest(Eq("name", n), 0, 600_000, 60_000, "avg") for n in ("a", "b", "c")]

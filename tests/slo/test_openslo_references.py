@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from typing import Any
 
 import pytest
 import yaml
@@ -11,7 +12,7 @@ from slo.openslo import Catalog, load_catalog
 from slo.problems import ValidationError
 from tests.slo.support import SLO_DOC
 
-INLINE_POLICY = {
+INLINE_POLICY: dict[str, Any] = {
     "kind": "AlertPolicy",
     "metadata": {"name": "page-fast"},
     "spec": {
@@ -37,7 +38,7 @@ INLINE_POLICY = {
 
 
 def slo_with(policies):
-    doc = copy.deepcopy(SLO_DOC)
+    doc: dict[str, Any] = copy.deepcopy(SLO_DOC)
     doc["spec"]["alertPolicies"] = policies
     return doc
 
@@ -91,7 +92,7 @@ def test_an_inline_document_may_not_take_a_name_already_used():
 
 
 def test_a_metric_source_ref_needs_its_data_source():
-    doc = copy.deepcopy(SLO_DOC)
+    doc: dict[str, Any] = copy.deepcopy(SLO_DOC)
     doc["spec"]["indicator"]["spec"]["ratioMetric"]["good"]["metricSource"]["metricSourceRef"] = "atlas-main"
     assert problems(doc) == [
         (
@@ -110,7 +111,7 @@ def test_a_metric_source_ref_needs_its_data_source():
 
 
 def test_composites_name_plain_slos_only():
-    composite = copy.deepcopy(SLO_DOC)
+    composite: dict[str, Any] = copy.deepcopy(SLO_DOC)
     composite["metadata"]["name"] = "journey"
     del composite["spec"]["indicator"]
     composite["spec"]["watchfloor"] = {"composite": {"components": [{"slo": "avail", "weight": 2}]}}
