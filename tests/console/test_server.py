@@ -322,8 +322,12 @@ def test_a_target_answering_more_than_the_configured_body_cap_is_down_with_the_r
     target = ScrapeTarget(f"{target_url}/metrics", {"nf.app": "chatty"})
     running = RunningServer(tmp_path / "s", step_ms=1_000, targets=(target,), scrape_max_body_bytes=1_024)
     try:
+        # Listed before its first scrape too (down, no error yet): wait for a scrape to finish.
         shown = eventually(
-            lambda: httpx.get(f"{running.url}/api/v1/targets").json()["targets"], what="a scrape"
+            lambda: [
+                t for t in httpx.get(f"{running.url}/api/v1/targets").json()["targets"] if t["last_scrape_ms"]
+            ],
+            what="a finished scrape",
         )
         assert shown[0]["health"] == "down" and "body over 1024 bytes" in shown[0]["last_error"]
     finally:
