@@ -1,0 +1,1 @@
+"""Canary analysis with Kayenta-compatible verdicts (``../shared/specs/canary-judge.md``)."""
