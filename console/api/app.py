@@ -30,6 +30,7 @@ from collectors.span_metrics import SpanMetrics
 from collectors.urls import redact_url
 from collectors.write_queue import QueueFull, WriteQueue
 from console.api.atlas import atlas_router
+from console.api.canary import canary_router
 from console.api.reads import read_router
 from console.api.slos import slo_router
 from console.config import ServerConfig
@@ -227,6 +228,7 @@ class Server:
 
         app.include_router(read_router(self.store, self.config.step_ms, self.clock))
         app.include_router(slo_router(self.slos))
+        app.include_router(canary_router())
         limits = Limits(max_series=self.config.graph_max_series, max_points=self.config.graph_max_points)
         app.include_router(
             atlas_router(self.store, self.write_queue, self.config.step_ms, limits, self.clock)
