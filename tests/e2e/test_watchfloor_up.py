@@ -56,15 +56,22 @@ def test_up_wires_the_fleet_into_the_server_and_the_console_and_stops_everything
             "--time-scale",
             "0.05",
             "--duration",
-            "30s",
+            "45s",  # room for a loaded CI machine: everything below must happen while it runs
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
     )
     try:
+
+        def all_ingested() -> bool:
+            # Once `up` has exited nothing more can arrive: say so with its output.
+            assert process.poll() is None, f"watchfloor up exited early:\n{process.communicate()[0]}"
+            found = _ingested(server)
+            return len(found) == 3 and all(v > 0 for v in found.values())
+
         eventually(
-            lambda: all(v > 0 for v in _ingested(server).values()) and len(_ingested(server)) == 3,
+            all_ingested,
             timeout_s=60,
             interval_s=0.5,
             what="datapoints, spans and logs all ingested",
@@ -84,6 +91,8 @@ def test_up_wires_the_fleet_into_the_server_and_the_console_and_stops_everything
         if process.poll() is None:
             process.kill()
             process.wait()
+        if process.stdout is not None:
+            process.stdout.close()
     assert process.returncode == 0, output
     assert f"Server:   {server}" in output and f"Console:  {console}" in output
     # Everything stopped with it: the fleet, the console and the server.
