@@ -40,6 +40,7 @@ __all__ = [
     "has_data",
     "slice_steps",
     "trailing_burn_rate",
+    "trailing_counts",
 ]
 
 Floats = npt.NDArray[np.float64]
@@ -186,6 +187,21 @@ def evaluate_budget(
     )
 
 
+def trailing_counts(
+    good: Floats, total: Floats, steps: int, *, end: int | None = None, excluded: Mask | None = None
+) -> tuple[float, float]:
+    """``(Σgood, Σtotal)`` over the steps with data among the ``steps`` before index ``end``.
+
+    ``end`` defaults to the last step; excluded steps are left out.
+    """
+    stop = good.size if end is None else end
+    begin = max(0, stop - steps)
+    valid = has_data(good[begin:stop], total[begin:stop])
+    if excluded is not None:
+        valid &= ~excluded[begin:stop]
+    return float(good[begin:stop][valid].sum()), float(total[begin:stop][valid].sum())
+
+
 def trailing_burn_rate(
     good: Floats,
     total: Floats,
@@ -200,16 +216,10 @@ def trailing_burn_rate(
     The error ratio is Σbad / Σtotal over steps with data, divided by ``1 − target``;
     NaN when the window holds no data.
     """
-    stop = good.size if end is None else end
-    begin = max(0, stop - steps)
-    valid = has_data(good[begin:stop], total[begin:stop])
-    if excluded is not None:
-        valid &= ~excluded[begin:stop]
-    total_sum = float(total[begin:stop][valid].sum())
+    good_sum, total_sum = trailing_counts(good, total, steps, end=end, excluded=excluded)
     if total_sum == 0:
         return float("nan")
-    bad = total_sum - float(good[begin:stop][valid].sum())
-    return bad / total_sum / error_budget(target)
+    return (total_sum - good_sum) / total_sum / error_budget(target)
 
 
 def burn_rate_series(

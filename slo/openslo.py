@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from slo.model import SLI, SLO, AlertCondition, AlertNotificationTarget, AlertPolicy, DataSource, Service
-from slo.openslo_alerting import read_alert_condition, read_alert_policy
+from slo.openslo_alerting import read_alert_condition, read_alert_policy, read_notification_target
 from slo.openslo_sli import read_sli_spec
 from slo.openslo_slo import read_slo_spec
 from slo.problems import Checker, Problem, ValidationError, load_yaml_documents, shown
@@ -96,19 +96,6 @@ def _header(index: int, raw: object) -> _Document | None:
     return _Document(str(kind), str(name), spec, check)
 
 
-def _refs(
-    check: Checker, spec: Mapping[str, Any], key: str, ref_key: str, *, required: bool
-) -> tuple[str, ...]:
-    found = []
-    for i, item in enumerate(check.items(spec.get(key), f"spec.{key}", required=required) or []):
-        ref = item.get(ref_key) if isinstance(item, dict) else None
-        if not isinstance(ref, str):
-            check.fail(f"spec.{key}[{i}]", f"expected {{{ref_key}: name}}")
-        else:
-            found.append(ref)
-    return tuple(found)
-
-
 def _read_other(doc: _Document, found: list[object]) -> object | None:
     """DataSource, AlertPolicy, AlertCondition, AlertNotificationTarget and Service.
 
@@ -120,8 +107,7 @@ def _read_other(doc: _Document, found: list[object]) -> object | None:
         kind = check.string(spec, "type", "spec")
         return None if kind is None else DataSource(doc.name, kind)
     if doc.kind == "AlertNotificationTarget":
-        target = check.string(spec, "target", "spec")
-        return None if target is None else AlertNotificationTarget(doc.name, target, description)
+        return read_notification_target(check, doc.name, spec, "spec")
     if doc.kind == "AlertPolicy":
         return read_alert_policy(check, doc.name, spec, "spec", found)
     if doc.kind == "AlertCondition":

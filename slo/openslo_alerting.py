@@ -14,7 +14,7 @@ from typing import Any
 from slo.model import AlertCondition, AlertNotificationTarget, AlertPolicy
 from slo.problems import Checker, join, shown
 
-__all__ = ["read_alert_condition", "read_alert_policy", "read_policy_refs"]
+__all__ = ["read_alert_condition", "read_alert_policy", "read_notification_target", "read_policy_refs"]
 
 
 def read_alert_condition(
@@ -37,6 +37,19 @@ def read_alert_condition(
     if len(check.problems) > before or severity is None or threshold is None or lookback is None:
         return None
     return AlertCondition(name, severity, threshold, lookback, after)
+
+
+def read_notification_target(
+    check: Checker, name: str, spec: Mapping[str, Any], path: str
+) -> AlertNotificationTarget | None:
+    """An :class:`AlertNotificationTarget`: the channel kind (``target``) and a description."""
+    target = check.string(spec, "target", path)
+    description = spec.get("description")
+    return (
+        None
+        if target is None
+        else AlertNotificationTarget(name, target, description if isinstance(description, str) else None)
+    )
 
 
 def _inline_name(check: Checker, item: Mapping[str, Any], path: str) -> str | None:
@@ -96,14 +109,9 @@ def read_alert_policy(
         required=False,
     )
     for target_name, target_spec, at in inline_targets:
-        kind = check.string(target_spec, "target", at)
-        if kind is not None:
-            description = target_spec.get("description")
-            found.append(
-                AlertNotificationTarget(
-                    target_name, kind, description if isinstance(description, str) else None
-                )
-            )
+        target = read_notification_target(check, target_name, target_spec, at)
+        if target is not None:
+            found.append(target)
     return AlertPolicy(name, conditions, targets) if conditions else None
 
 

@@ -25,8 +25,16 @@ from datetime import timedelta
 
 import numpy as np
 
-from slo.budgeting import BudgetReport, Floats, Mask, evaluate_objective, exclusion_mask, has_data
-from slo.burn import default_windows
+from slo.budgeting import (
+    BudgetReport,
+    Floats,
+    Mask,
+    evaluate_objective,
+    exclusion_mask,
+    has_data,
+    trailing_counts,
+)
+from slo.burn import default_windows, should_fire
 from slo.durations import rolling_timedelta
 from slo.evaluation_window import EvaluationWindow
 from slo.model import SLO, Objective, WindowPair
@@ -107,26 +115,23 @@ def no_data_after(slo: SLO) -> timedelta:
     return max(min((p.short for p in tiers_of(slo)), default=_MIN_NO_DATA), _MIN_NO_DATA)
 
 
-def _window_sums(good: Floats, total: Floats, valid: Mask, steps: int) -> tuple[float, float]:
-    begin = max(0, good.size - steps)
-    use = valid[begin:]
-    return float(good[begin:][use].sum()), float(total[begin:][use].sum())
-
-
 def _tier(
-    pair: WindowPair, counts: tuple[Floats, Floats], valid: Mask, budget: float, min_events: int, step_ms: int
+    pair: WindowPair,
+    counts: tuple[Floats, Floats],
+    excluded: Mask | None,
+    budget: float,
+    min_events: int,
+    step_ms: int,
 ) -> TierStatus:
-    good, total = counts
-    rates = []
-    events = 0.0
+    ratios, events = [], 0.0
     for window in (pair.long, pair.short):
-        good_sum, total_sum = _window_sums(good, total, valid, max(1, window // _MS // step_ms))
-        rates.append((total_sum - good_sum) / total_sum / budget if total_sum > 0 else math.nan)
+        good, total = trailing_counts(*counts, max(1, window // _MS // step_ms), excluded=excluded)
+        ratios.append((total - good) / total if total > 0 else math.nan)
         if window == pair.long:
-            events = total_sum
-    guarded = events < min_events
-    firing = not guarded and rates[0] > pair.threshold and rates[1] > pair.threshold
-    return TierStatus(pair, rates[0], rates[1], events, firing, guarded)
+            events = total
+    long_ratio, short_ratio = ratios
+    firing = should_fire(long_ratio, short_ratio, pair.threshold, budget, events, min_events)
+    return TierStatus(pair, long_ratio / budget, short_ratio / budget, events, firing, events < min_events)
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,10 +170,8 @@ def _objective_status(
     report: BudgetReport,
     period_ms: int,
 ) -> ObjectiveStatus:
-    good, total = counts
-    valid = has_data(good, total) if excluded is None else has_data(good, total) & ~excluded
     budget = 1.0 - objective.target
-    tiers = tuple(_tier(pair, counts, valid, budget, slo.min_events, step_ms) for pair in tiers_of(slo))
+    tiers = tuple(_tier(pair, counts, excluded, budget, slo.min_events, step_ms) for pair in tiers_of(slo))
     # The fastest tier's long window, whatever order the tiers were written in.
     current = min(tiers, key=lambda t: t.pair.long).long_rate if tiers else math.nan
     remaining = report.budget_remaining
