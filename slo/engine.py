@@ -52,6 +52,11 @@ _T = TypeVar("_T")
 _log = logging.getLogger("watchfloor.slo")
 
 
+def _slice_lengths(slo: SLO) -> list[int]:
+    """Each objective's ``timeSliceWindow`` in milliseconds."""
+    return [rolling_timedelta(o.time_slice_window) // _MS for o in slo.objectives if o.time_slice_window]
+
+
 def evaluation_step(slo: SLO, base_step_ms: int) -> int:
     """One minute when the store step divides it, every window and time slice is whole
     minutes, and the burn-rate windows are five minutes or more; otherwise the store's step
@@ -59,12 +64,7 @@ def evaluation_step(slo: SLO, base_step_ms: int) -> int:
     if base_step_ms >= _MINUTE_MS or _MINUTE_MS % base_step_ms:
         return base_step_ms
     tiers = [w // _MS for pair in tiers_of(slo) for w in (pair.long, pair.short)]
-    slices = [
-        rolling_timedelta(o.time_slice_window) // _MS
-        for o in slo.objectives
-        if o.time_slice_window is not None
-    ]
-    whole = all(length % _MINUTE_MS == 0 for length in tiers + slices)
+    whole = all(length % _MINUTE_MS == 0 for length in tiers + _slice_lengths(slo))
     return _MINUTE_MS if whole and min(tiers, default=5 * _MINUTE_MS) >= 5 * _MINUTE_MS else base_step_ms
 
 
@@ -167,10 +167,7 @@ class SLOEngine:
         """
         if evaluation_window(slo.time_window, end).start_ms >= end - self._minute_retention_ms + _HOUR_MS:
             return None
-        if any(
-            o.time_slice_window and rolling_timedelta(o.time_slice_window) // _MS % _HOUR_MS
-            for o in slo.objectives
-        ):
+        if any(length % _HOUR_MS for length in _slice_lengths(slo)):
             return None
         hour_end = end // _HOUR_MS * _HOUR_MS
         window = evaluation_window(slo.time_window, hour_end)

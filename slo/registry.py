@@ -69,7 +69,7 @@ class Definition:
     """One SLO as defined: ``slo`` is None when its stored text no longer validates."""
 
     name: str
-    source: str  # "file:<path>" or "api"
+    file: Path | None  # None: put through the API
     text: str
     catalog: Catalog
     slo: SLO | None
@@ -79,7 +79,12 @@ class Definition:
     @property
     def read_only(self) -> bool:
         """Definitions from files change only by editing the file."""
-        return self.source != "api"
+        return self.file is not None
+
+    @property
+    def source(self) -> str:
+        """``api`` or ``file:<path>``."""
+        return "api" if self.file is None else f"file:{self.file}"
 
 
 def _owners(texts: dict[Path, str]) -> tuple[dict[str, Path], list[Problem]]:
@@ -140,10 +145,9 @@ def load_files(files: Sequence[Path]) -> list[Definition]:
                 for p in exc.problems
             ]
         ) from exc
+    files_of = {slo.name: owners[f"SLO/{slo.name}"] for slo in catalog.slos}
     return [
-        Definition(
-            slo.name, f"file:{owners[f'SLO/{slo.name}']}", texts[owners[f"SLO/{slo.name}"]], catalog, slo
-        )
+        Definition(slo.name, files_of[slo.name], texts[files_of[slo.name]], catalog, slo)
         for slo in catalog.slos
     ]
 
@@ -165,9 +169,9 @@ def _validated(
     try:
         catalog = load_catalog(text, context=_context(definitions, name))
     except ValidationError as exc:
-        return Definition(name, "api", text, Catalog(), None, updated_ms, exc.problems)
+        return Definition(name, None, text, Catalog(), None, updated_ms, exc.problems)
     slo = next((s for s in catalog.slos if s.name == name), None)
-    return Definition(name, "api", text, catalog, slo, updated_ms)
+    return Definition(name, None, text, catalog, slo, updated_ms)
 
 
 class SLORegistry:
@@ -227,7 +231,7 @@ class SLORegistry:
     def _writable(self, name: str, verb: str) -> Definition | None:
         current = self._by_name.get(name)
         if current is not None and current.read_only:
-            raise DefinitionConflict(f"SLO {name!r} is defined in {current.source[5:]}; {verb}")
+            raise DefinitionConflict(f"SLO {name!r} is defined in {current.file}; {verb}")
         return current
 
     def _with_dependents(self, proposed: dict[str, Definition], changed: str) -> dict[str, Definition]:
@@ -258,7 +262,7 @@ class SLORegistry:
                 raise ValidationError(problems)
             updated = int(self._clock() * 1000)
             slo = next(s for s in catalog.slos if s.name == name)
-            definition = Definition(name, "api", text, catalog, slo, updated)
+            definition = Definition(name, None, text, catalog, slo, updated)
             proposed = self._with_dependents({**self._by_name, name: definition}, name)
             self._store.put_document(KIND, name, text, updated)
             self._by_name = proposed

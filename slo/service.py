@@ -45,25 +45,20 @@ class SLOService:
         if definition.slo is None:
             reasons = "; ".join(str(p) for p in definition.problems)
             return SLOResult(definition, None, f"the definition no longer validates: {reasons}")
-        try:
+        try:  # the engine reports any failure of one SLO as an IndicatorError
             status = self.engine.status(definition.slo, self.registry.slo, now_ms)
         except IndicatorError as exc:
             return SLOResult(definition, None, str(exc))
-        except Exception as exc:  # one broken SLO must not take the list down
-            _log.exception("evaluating SLO %s failed", definition.name)
-            return SLOResult(definition, None, f"evaluation failed: {type(exc).__name__}")
         return SLOResult(definition, status)
 
-    def result(self, name: str, now_ms: int | None = None) -> SLOResult | None:
-        definition = self.registry.get(name)
-        return None if definition is None else self.evaluate(definition, now_ms)
-
-    def results(self, now_ms: int | None = None) -> list[SLOResult]:
-        """Every SLO, the least budget remaining first; those without figures last.
+    def results(self, now_ms: int | None = None, service: str | None = None) -> list[SLOResult]:
+        """Every SLO (of ``service``), the least budget remaining first; those without figures last.
 
         The valid ones are evaluated together, reading the store once per range.
         """
         definitions = self.registry.definitions()
+        if service is not None:
+            definitions = [d for d in definitions if d.slo is not None and d.slo.service == service]
         valid = [d for d in definitions if d.slo is not None]
         found = [self.evaluate(d, now_ms) for d in definitions if d.slo is None]
         try:

@@ -110,7 +110,7 @@ def summary_view(result: SLOResult) -> dict[str, Any]:
         "name": definition.name,
         "service": None if slo is None else slo.service,
         "description": None if slo is None else slo.description,
-        "source": "api" if definition.source == "api" else "file",
+        "source": "file" if definition.read_only else "api",
         "read_only": definition.read_only,
         "composite": None if slo is None else [{"slo": c.slo, "weight": c.weight} for c in slo.components],
         "state": "error" if status is None else status.state,

@@ -25,7 +25,7 @@ from console.api.slo_views import detail_view, summary_view
 from sample_services.errors import ServiceError
 from slo.problems import Problem, ValidationError
 from slo.prometheus_rules import export_rules
-from slo.registry import DefinitionConflict
+from slo.registry import Definition, DefinitionConflict
 from slo.service import SLOService
 
 __all__ = ["MAX_DEFINITION_BYTES", "slo_router"]
@@ -45,36 +45,27 @@ def slo_router(service: SLOService) -> APIRouter:
     router = APIRouter(prefix="/api/v1/slos", tags=["slo"])
     registry = service.registry
 
-    def known(name: str) -> None:
-        if registry.get(name) is None:
+    def known(name: str) -> Definition:
+        found = registry.get(name)
+        if found is None:
             raise ServiceError(404, "name", f"no SLO named {name!r}")
+        return found
 
     @router.get("")
     def list_slos(service_name: str | None = Query(None, alias="service")) -> dict[str, Any]:
-        results = service.results()
-        views = [summary_view(r) for r in results]
-        if service_name is not None:
-            views = [v for v in views if v["service"] == service_name]
-        return {"slos": views}
+        return {"slos": [summary_view(r) for r in service.results(service=service_name)]}
 
     @router.get("/{name}")
     def get_slo(name: str, points: int = Query(720, ge=2, le=50_000)) -> dict[str, Any]:
-        result = service.result(name)
-        if result is None:
-            raise ServiceError(404, "name", f"no SLO named {name!r}")
-        return detail_view(result, points)
+        return detail_view(service.evaluate(known(name)), points)
 
     @router.get("/{name}/definition")
     def get_definition(name: str) -> Response:
-        known(name)
-        definition = registry.get(name)
-        assert definition is not None
-        return Response(definition.text, media_type=YAML)
+        return Response(known(name).text, media_type=YAML)
 
     @router.get("/{name}/rules")
     def get_rules(name: str) -> Response:
-        known(name)
-        slo = registry.slo(name)
+        slo = known(name).slo
         if slo is None:
             raise ServiceError(422, "name", f"SLO {name!r} does not validate; fix its definition first")
         try:
