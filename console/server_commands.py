@@ -14,7 +14,7 @@ from console.api.app import Server
 from console.commands import run_fleet
 from console.config import ConfigError, ServerConfig, load_config
 from console.settings import configure_process_logging, data_dir, resolve
-from console.stack import SERVER_URL_ENV, Stack, StackOptions, console_command
+from console.stack import DEFAULT_SERVER_URL, SERVER_URL_ENV, Stack, StackOptions, console_command
 from sample_services.slos import DEMO_SLO_DIR
 from slo.problems import ValidationError
 
@@ -117,7 +117,7 @@ def console(args: argparse.Namespace) -> int:
     This process becomes Streamlit (exec), so signals reach the server itself: a wrapper
     process killed by SIGTERM would leave an orphaned Streamlit behind.
     """
-    server = resolve(args.server, SERVER_URL_ENV, "http://127.0.0.1:7070") or "http://127.0.0.1:7070"
+    server = resolve(args.server, SERVER_URL_ENV, DEFAULT_SERVER_URL) or DEFAULT_SERVER_URL
     command, env = console_command(server, args.host, args.port)
     print(f"Console: http://{args.host}:{args.port} (reading {server})", flush=True)
     os.execve(command[0], command, env)

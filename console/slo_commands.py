@@ -11,13 +11,11 @@ from typing import Any
 import httpx
 
 from console.settings import resolve
-from console.stack import SERVER_URL_ENV
+from console.stack import DEFAULT_SERVER_URL, SERVER_URL_ENV
 from slo.problems import ValidationError
 from slo.registry import load_files
 
 __all__ = ["add_slo_parser", "slo"]
-
-DEFAULT_SERVER = "http://127.0.0.1:7070"
 
 
 def add_slo_parser(sub: Any) -> None:
@@ -27,7 +25,7 @@ def add_slo_parser(sub: Any) -> None:
     validate = actions.add_parser("validate", help="check OpenSLO files (references may cross files)")
     validate.add_argument("files", nargs="+", help="OpenSLO YAML files")
     status = actions.add_parser("status", help="every SLO of a running server, least budget left first")
-    status.add_argument("--server", help=f"server URL (env {SERVER_URL_ENV}; default {DEFAULT_SERVER})")
+    status.add_argument("--server", help=f"server URL (env {SERVER_URL_ENV}; default {DEFAULT_SERVER_URL})")
     status.add_argument("--service", help="only this service's SLOs")
     status.add_argument("--json", action="store_true", help="the API's answer as it is")
 
@@ -69,7 +67,7 @@ def _left(ms: int | None) -> str:
 
 
 def status(args: argparse.Namespace) -> int:
-    server = resolve(args.server, SERVER_URL_ENV, DEFAULT_SERVER) or DEFAULT_SERVER
+    server = resolve(args.server, SERVER_URL_ENV, DEFAULT_SERVER_URL) or DEFAULT_SERVER_URL
     params = {"service": args.service} if args.service else {}
     try:
         answer = httpx.get(f"{server.rstrip('/')}/api/v1/slos", params=params, timeout=30.0)
