@@ -165,12 +165,14 @@ def _metric(reader: _Reader, raw: object, path: str) -> CanaryMetric | None:
         groups = None
     analysis = raw.get("analysisConfigurations", {})
     canary = analysis.get("canary", {}) if isinstance(analysis, Mapping) else None
+    where = f"{path}.analysisConfigurations.canary"
+    if not isinstance(canary, Mapping):
+        reader.fail(where, "expected an object")
+        return None
     try:
-        settings = MetricSettings.from_kayenta(canary if isinstance(canary, Mapping) else {})
-        if not isinstance(canary, Mapping):
-            raise ValueError("expected an object")
+        settings = MetricSettings.from_kayenta(canary)
     except ValueError as exc:
-        reader.fail(f"{path}.analysisConfigurations.canary", str(exc))
+        reader.fail(where, str(exc))
         return None
     scope = reader.text(raw, "scopeName", f"{path}.") or "default"
     if name is None or query is None or groups is None:
