@@ -1,8 +1,8 @@
 """Read what many stack-language expressions need in one store scan per range.
 
 Evaluating 100 SLOs one query at a time costs a DuckDB scan per query, and the scan's
-fixed cost dominates: 200 queries of one series each took 4 s here where one read of
-the same 200 series took 0.4 s. So the engine first evaluates every expression against a
+fixed cost dominates: ``make bench`` (100 SLOs × 30 days) takes 1.0 s for the 200 queries
+one at a time and 0.42 s for all 100 statuses read at once. So the engine first evaluates every expression against a
 :class:`RecordingReader` (which answers nothing and notes each request), then reads all
 requests sharing a range, step and consolidation at once (their queries OR-ed), and
 evaluates again against the :class:`PrefetchedReader`, which filters those series in
