@@ -2,12 +2,12 @@
 
 Evaluating 100 SLOs one query at a time costs a DuckDB scan per query, and the scan's
 fixed cost dominates: ``make bench`` (100 SLOs × 30 days) takes 1.0 s for the 200 queries
-one at a time and 0.42 s for all 100 statuses read at once. So the engine first evaluates every expression against a
-:class:`RecordingReader` (which answers nothing and notes each request), then reads all
-requests sharing a range, step and consolidation at once (their queries OR-ed), and
-evaluates again against the :class:`PrefetchedReader`, which filters those series in
-memory. Requests it did not see go to the store as usual, and so do those of a range whose
-union would hold more than ``max_points`` points.
+one at a time and 0.42 s for all 100 statuses read at once. So the engine first evaluates
+every expression against a :class:`RecordingReader` (which answers nothing and notes each
+request), then reads all requests sharing a range, step and consolidation at once (their
+queries OR-ed), and evaluates again against the :class:`PrefetchedReader`, which filters
+those series in memory. Requests it did not see go to the store as usual, and so do those
+of a range whose union would hold more than ``max_points`` points.
 """
 
 from __future__ import annotations

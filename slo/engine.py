@@ -1,11 +1,11 @@
 """Evaluate SLOs over the store, keeping each SLO's per-step numbers between evaluations.
 
 A 30-day SLO at a 1-minute step is 43,200 steps per series. Reading them afresh for every
-status costs a DuckDB scan per query (5–20 ms each here, more as the table grows), so the engine keeps each
-SLO's arrays and, on the next evaluation, reads only the steps since the last one plus a
-margin for late points (a scrape lands up to a step late, the writer batches), then
-shifts the arrays. Computing the status from warm arrays is numpy over memory.
-:meth:`SLOEngine.statuses` evaluates many SLOs with one store read per range
+status costs a DuckDB scan per query (5–20 ms each here, more as the table grows), so the
+engine keeps each SLO's arrays and, on the next evaluation, reads only the steps since the
+last one plus a margin for late points (a scrape lands up to a step late, the writer
+batches), then shifts the arrays. Computing the status from warm arrays is numpy over
+memory. :meth:`SLOEngine.statuses` evaluates many SLOs with one store read per range
 (:mod:`slo.batch_reads`), so a hundred SLOs cost about one scan, cold or warm.
 
 The step is one minute when the store's step divides it and every window of the SLO
