@@ -52,6 +52,15 @@ class DocumentsMixin:
             ).fetchone()
         return row is not None
 
+    def document(self, kind: str, name: str) -> Document | None:
+        """The document ``kind``/``name``, or None."""
+        row = (
+            self.cursor()
+            .execute("SELECT kind, name, body, updated_ms FROM documents WHERE kind = ? AND name = ?", [kind, name])
+            .fetchone()
+        )
+        return None if row is None else Document(*row)
+
     def documents(self, kind: str) -> list[Document]:
         """Every document of ``kind``, by name."""
         rows = (

@@ -146,20 +146,7 @@ class ReadsMixin:
     # --- logs ---------------------------------------------------------------------------------
 
     def search_logs(self, search: LogSearch) -> list[LogRecord]:
-        clauses, params = ["true"], []
-        for column, value, op in (
-            ("service", search.service, "="),
-            ("level", search.level, "="),
-            ("trace_id", search.trace_id, "="),
-            ("timestamp_ns", search.start_ns, ">="),
-            ("timestamp_ns", search.end_ns, "<="),
-        ):
-            if value is not None:
-                clauses.append(f"{column} {op} ?")
-                params.append(value)
-        if search.text:
-            clauses.append("contains(lower(message), lower(?))")
-            params.append(search.text)
+        clauses, params = _log_filters(search, search.start_ns, search.end_ns)
         if search.before is not None:
             clauses.append("(timestamp_ns < ? OR (timestamp_ns = ? AND seq < ?))")
             params += [search.before[0], search.before[0], search.before[1]]
@@ -177,3 +164,49 @@ class ReadsMixin:
             LogRecord(int(r[0]), r[1], r[2], r[3], r[4], r[5], json.loads(r[6]), r[7], int(r[8]))
             for r in rows
         ]
+
+    def log_counts(self, search: LogSearch, start_ms: int, end_ms: int, step_ms: int) -> list[int]:
+        start = start_ms // step_ms * step_ms
+        steps = max(0, math.ceil((end_ms - start) / step_ms))
+        step_ns = step_ms * 1_000_000
+        # A record at t counts in the step ending at the first multiple of the step ≥ t.
+        clauses, params = _log_filters(search, start * 1_000_000 + 1, end_ms * 1_000_000)
+        rows = (
+            self.cursor()
+            .execute(
+                f"SELECT (timestamp_ns + {step_ns - 1}) // {step_ns} AS bucket, count(*) FROM logs "
+                f"WHERE {' AND '.join(clauses)} GROUP BY bucket",
+                params,
+            )
+            .fetchall()
+        )
+        counts = [0] * steps
+        first = start // step_ms + 1
+        for bucket, count in rows:
+            index = int(bucket) - first
+            if 0 <= index < steps:
+                counts[index] = int(count)
+        return counts
+
+
+def _log_filters(search: LogSearch, start_ns: int | None, end_ns: int | None) -> tuple[list[str], list[Any]]:
+    """SQL conditions and parameters for a log search's fields (time bounds given apart)."""
+    clauses, params = ["true"], []
+    for column, value, op in (
+        ("service", search.service, "="),
+        ("level", search.level, "="),
+        ("trace_id", search.trace_id, "="),
+        ("timestamp_ns", start_ns, ">="),
+        ("timestamp_ns", end_ns, "<="),
+    ):
+        if value is not None:
+            clauses.append(f"{column} {op} ?")
+            params.append(value)
+    if search.text:
+        clauses.append("contains(lower(message), lower(?))")
+        params.append(search.text)
+    for key, value in search.labels:
+        # The key goes in as a parameter too: a JSON path is an ordinary string to DuckDB.
+        clauses.append("json_extract_string(document, ?) = ?")
+        params += [f'$.labels."{key.replace(chr(34), "")}"', value]
+    return clauses, params

@@ -62,6 +62,8 @@ class LogSearch:
     level: str | None = None
     trace_id: str | None = None
     text: str | None = None  # case-insensitive substring of the message
+    # ECS ``labels.<key>`` equal to a value, every pair (``nf_cluster``: the canary scope).
+    labels: tuple[tuple[str, str], ...] = ()
     start_ns: int | None = None
     end_ns: int | None = None
     limit: int = 100
@@ -100,3 +102,10 @@ class SpanReader(Protocol):
 
 class LogReader(Protocol):
     def search_logs(self, search: LogSearch) -> list[LogRecord]: ...
+
+    def log_counts(self, search: LogSearch, start_ms: int, end_ms: int, step_ms: int) -> list[int]:
+        """Records matching ``search`` per step over (start, end]; ``start_ms`` is aligned down.
+
+        ``counts[i]`` covers the step ending at ``start + (i + 1) * step_ms``; the search's own
+        time bounds and limit are ignored.
+        """

@@ -22,6 +22,10 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.exposition import choose_encoder
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from canary.config_store import ConfigStore
+from canary.metric_source import MetricSource
+from canary.runner import CanaryRunner
+from canary.service import CanaryService
 from collectors.bulk_intake import BulkIntake
 from collectors.es_puller import ElasticsearchPuller
 from collectors.otlp_receiver import OtlpReceiver
@@ -31,6 +35,7 @@ from collectors.urls import redact_url
 from collectors.write_queue import QueueFull, WriteQueue
 from console.api.atlas import atlas_router
 from console.api.canary import canary_router
+from console.api.kayenta import kayenta_router
 from console.api.reads import read_router
 from console.api.slos import slo_router
 from console.config import ServerConfig
@@ -104,6 +109,8 @@ class Server:
             self._loops.append(lambda: puller.run(interval_s))
         self.slos = self._build_slo_service(slo_files)
         self._loops.append(self._refresh_slos)
+        self.canary = self._build_canary_service()
+        self._loops.append(self.canary.runner.run)
         self.app = self._build_app()
 
     def _build_slo_service(self, files: list[Definition]) -> SLOService:
@@ -117,6 +124,24 @@ class Server:
                 clock=self.clock,
                 minute_retention_ms=self.config.retention.metrics_1m_ms,
             ),
+        )
+
+    def _build_canary_service(self) -> CanaryService:
+        """Canary analyses over the store, run in the background and kept in it."""
+        config = self.config
+        limits = Limits(max_series=config.graph_max_series, max_points=config.graph_max_points)
+        runner = CanaryRunner(
+            self.store, MetricSource(self.store, self.store, limits=limits), clock=self.clock
+        )
+        # A window is judged once its last step can have arrived: one scrape after the step
+        # closes, and span-derived points one step later still.
+        settle_ms = config.step_ms + (config.scrape_interval_ms or config.step_ms) + 5_000
+        return CanaryService(
+            runner,
+            ConfigStore(self.store, clock=self.clock),
+            step_ms=config.step_ms,
+            settle_ms=settle_ms,
+            clock=self.clock,
         )
 
     async def _refresh_slos(self) -> None:
@@ -228,7 +253,8 @@ class Server:
 
         app.include_router(read_router(self.store, self.config.step_ms, self.clock))
         app.include_router(slo_router(self.slos))
-        app.include_router(canary_router())
+        app.include_router(canary_router(self.canary))
+        app.include_router(kayenta_router(self.canary))
         limits = Limits(max_series=self.config.graph_max_series, max_points=self.config.graph_max_points)
         app.include_router(
             atlas_router(self.store, self.write_queue, self.config.step_ms, limits, self.clock)

@@ -328,3 +328,32 @@ def test_documents_are_put_replaced_listed_by_kind_and_deleted(tmp_path):
     assert [d.name for d in again.documents("slo")] == ["a"]
     assert [d.body for d in again.documents("canary")] == ["other kind"]
     again.close()
+
+
+def test_log_counts_per_step_honour_the_filters_and_the_step_ending_convention(store):
+    def record(ms, cluster, level="error"):
+        document = {"message": "m", "labels": {"nf_cluster": cluster}}
+        return LogRecord(ms * 1_000_000, level, "m", "drm", "", "", document, "logs-drm")
+
+    store.write_logs(
+        [
+            record(10_000, "drm-v1"),  # exactly at a step's end: counts in the step ending at 10 s
+            record(10_001, "drm-v1"),
+            record(15_000, "drm-v1"),
+            record(25_000, "drm-v1", level="info"),
+            record(25_000, "drm-v2-canary"),
+            record(31_000, "drm-v1"),  # after the range
+        ]
+    )
+    search = LogSearch(service="drm", level="error", labels=(("nf_cluster", "drm-v1"),))
+    assert store.log_counts(search, 0, 30_000, 10_000) == [1, 2, 0]
+    assert store.log_counts(LogSearch(service="drm"), 0, 30_000, 10_000) == [1, 2, 2]
+    canary = LogSearch(labels=(("nf_cluster", "drm-v2-canary"),))
+    assert store.log_counts(canary, 5_000, 30_000, 10_000) == [0, 0, 1]
+    assert [r.timestamp_ns for r in store.search_logs(canary)] == [25_000_000_000]
+
+
+def test_one_document_is_read_by_kind_and_name(store):
+    store.put_document("canary_config", "a", "{}", 5)
+    assert store.document("canary_config", "a").body == "{}"
+    assert store.document("canary_config", "b") is None

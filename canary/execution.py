@@ -1,0 +1,96 @@
+"""One canary judgement over live data: fetch every metric for both scopes, pair, judge.
+
+Series are paired across the two scopes by their tags without the scope key; when each
+side has exactly one series they are paired whatever their other tags (an instance id,
+say, always differs). A series on one side only is judged against nothing (NaN), which
+the classifier reports as missing data rather than dropping it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from canary.config import CanaryConfig, CanaryMetric
+from canary.judge import MetricSetPair, judge
+from canary.metric_source import FetchedSeries, FetchError, MetricSource
+from canary.scopes import RequestError, ScopePair
+from canary.scorer import Thresholds
+
+__all__ = ["JudgementFailed", "check_scopes", "metric_set_pairs", "run_judgement"]
+
+
+class JudgementFailed(Exception):
+    """A judgement that could not be made (a metric's data could not be read)."""
+
+
+def check_scopes(config: CanaryConfig, scopes: Mapping[str, ScopePair], field: str) -> None:
+    """Every metric's ``scopeName`` must be in the request's scopes."""
+    for i, metric in enumerate(config.metrics):
+        if metric.scope_name not in scopes:
+            raise RequestError(
+                f"{field}.{metric.scope_name}",
+                f"metric {metric.name!r} (canaryConfig.metrics[{i}].scopeName) needs this scope; "
+                f"the request has {', '.join(sorted(scopes)) or 'none'}",
+            )
+
+
+def _pair(
+    metric: CanaryMetric, control: Sequence[FetchedSeries], experiment: Sequence[FetchedSeries], first_id: int
+) -> list[MetricSetPair]:
+    empty = np.zeros(0)
+    if len(control) <= 1 and len(experiment) <= 1:
+        tags = (experiment or control or [FetchedSeries({}, empty)])[0].tags
+        c = control[0].values if control else empty
+        e = experiment[0].values if experiment else empty
+        return [MetricSetPair(metric.name, str(first_id), tags, c, e)]
+    by_tags: dict[tuple[tuple[str, str], ...], list[Any]] = {}
+    for side, found in ((0, control), (1, experiment)):
+        for series in found:
+            slot = by_tags.setdefault(tuple(sorted(series.tags.items())), [empty, empty])
+            slot[side] = series.values
+    return [
+        MetricSetPair(metric.name, str(first_id + n), dict(key), c, e)
+        for n, (key, (c, e)) in enumerate(sorted(by_tags.items()))
+    ]
+
+
+def metric_set_pairs(
+    config: CanaryConfig, scopes: Mapping[str, ScopePair], source: MetricSource
+) -> list[MetricSetPair]:
+    """Kayenta's metric-set pair list for ``config`` over ``scopes``."""
+    pairs: list[MetricSetPair] = []
+    for metric in config.metrics:
+        scope = scopes[metric.scope_name]
+        try:
+            control = source.fetch(metric.query, scope.control)
+            experiment = source.fetch(metric.query, scope.experiment)
+        except FetchError as exc:
+            raise JudgementFailed(f"metric {metric.name!r}: {exc}") from None
+        pairs += _pair(metric, control, experiment, len(pairs))
+    return pairs
+
+
+def run_judgement(
+    config: CanaryConfig, scopes: Mapping[str, ScopePair], thresholds: Thresholds, source: MetricSource
+) -> dict[str, Any]:
+    """Kayenta's ``CanaryResult``: ``{judgeResult, canaryDuration}`` (plus the pairs' sizes).
+
+    Raises :class:`JudgementFailed` when a metric cannot be read.
+    """
+    began = time.monotonic()
+    pairs = metric_set_pairs(config, scopes, source)
+    result = judge(config, pairs, thresholds)
+    return {
+        "judgeResult": result,
+        "canaryDuration": _duration(time.monotonic() - began),
+        "metricSetPairCount": len(pairs),
+    }
+
+
+def _duration(seconds: float) -> str:
+    """An ISO-8601 duration (Java's ``Duration.toString``: ``PT0.125S``)."""
+    return f"PT{seconds:.3f}S"
