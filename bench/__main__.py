@@ -22,6 +22,7 @@ BENCHMARKS: dict[str, tuple[str, list[str]]] = {
     "bulk": ("bench.bench_bulk", ["--requests", "12"]),
     "stacklang": ("bench.bench_stacklang", ["--steps", "240"]),
     "slo": ("bench.bench_slo", ["--slos", "20", "--days", "3"]),
+    "canary": ("bench.bench_canary", ["--metrics", "20", "--repeats", "2"]),
 }
 
 

@@ -12,7 +12,8 @@ import contextlib
 import sys
 from collections.abc import Sequence
 
-from console import commands, server_commands, slo_commands
+from console import canary_commands, commands, server_commands, slo_commands
+from console.canary_commands import add_canary_parser
 from console.settings import parse_duration
 from console.slo_commands import add_slo_parser
 from sample_services.chaos import Fault
@@ -174,6 +175,7 @@ def build_parser() -> argparse.ArgumentParser:
     chaos.add_argument("--data", help="data directory holding fleet.json (default ./var)")
 
     add_slo_parser(sub)
+    add_canary_parser(sub)
 
     traffic = sub.add_parser("traffic", help="generate viewer traffic against a running fleet")
     traffic.add_argument("--rate", type=float, default=2.0)
@@ -194,6 +196,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "chaos": commands.chaos,
         "traffic": commands.traffic,
         "slo": slo_commands.slo,
+        "canary": canary_commands.canary,
     }
     with contextlib.suppress(KeyboardInterrupt):
         return handlers[args.command](args)

@@ -1,0 +1,197 @@
+"""``watchfloor canary run|verdict|validate``: canary analyses for release scripts.
+
+``run`` starts a standalone analysis of a canary config file (Kayenta JSON) comparing two
+clusters, and with ``--wait`` polls its verdict. Exit codes, so a pipeline can branch on
+them: 0 pass (or, without ``--wait``, started), 1 fail, 2 marginal (the last score sat
+between marginal and pass), 3 the analysis could not be started or followed (bad input,
+server unreachable; the reason is printed). The server's token comes from
+``WATCHFLOOR_API_TOKEN``, never from a flag, so it stays out of shell history.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from canary.config import ConfigError, load_canary_config
+from canary.scopes import iso, parse_instant
+from console.settings import parse_duration, resolve
+from console.stack import DEFAULT_SERVER_URL, SERVER_URL_ENV
+
+__all__ = ["add_canary_parser", "canary"]
+
+EXIT = {"pass": 0, "fail": 1, "marginal": 2}
+TROUBLE = 3
+
+
+def _seconds(text: str) -> float:
+    try:
+        return parse_duration(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def add_canary_parser(sub: Any) -> None:
+    parser = sub.add_parser("canary", help="run canary analyses (Kayenta-compatible) and read verdicts")
+    actions = parser.add_subparsers(dest="canary_command", required=True)
+    run = actions.add_parser("run", help="compare a canary cluster with its baseline over a lifetime")
+    run.add_argument("--config", required=True, help="Kayenta canary config (JSON file)")
+    run.add_argument("--baseline", required=True, help="the control scope (cluster), e.g. drm-v1")
+    run.add_argument("--canary", required=True, help="the experiment scope (cluster), e.g. drm-v2-canary")
+    run.add_argument("--lifetime", type=_seconds, required=True, help="how long to analyse (30m)")
+    run.add_argument("--interval", type=_seconds, help="one judgement per interval (5m; default: lifetime)")
+    run.add_argument("--begin-after", type=_seconds, default=0.0, help="warm-up before the first window")
+    run.add_argument("--lookback", type=_seconds, default=0.0, help="judge only the last N of each window")
+    run.add_argument("--start", help="judge a past window from this ISO-8601 instant, or -90s / -1h ago")
+    run.add_argument("--step", type=_seconds, help="data step (default: the server's)")
+    run.add_argument("--scope-name", default="default", help="the config's scopeName (default 'default')")
+    run.add_argument(
+        "--pass", dest="pass_", type=float, default=None, help="pass score (default: config's or 75)"
+    )
+    run.add_argument("--marginal", type=float, default=None, help="marginal score (default: config's or 50)")
+    run.add_argument("--wait", action="store_true", help="wait for the verdict and exit with it")
+    run.add_argument("--poll", type=_seconds, default=5.0, help="seconds between verdict polls")
+    run.add_argument("--server", help=f"server URL (env {SERVER_URL_ENV}; default {DEFAULT_SERVER_URL})")
+    verdict = actions.add_parser("verdict", help="the verdict of an analysis: pass, marginal, fail, running")
+    verdict.add_argument("id")
+    verdict.add_argument("--server", help=f"server URL (env {SERVER_URL_ENV}; default {DEFAULT_SERVER_URL})")
+    validate = actions.add_parser("validate", help="check a canary config file without a server")
+    validate.add_argument("file")
+
+
+def _start_ms(text: str | None) -> int | None:
+    if text is None:
+        return None
+    if text.startswith("-"):
+        return int((time.time() - parse_duration(text[1:])) * 1000)
+    return parse_instant(text, "--start")
+
+
+def request_body(args: argparse.Namespace, config: dict[str, Any]) -> dict[str, Any]:
+    """The ``/standalone_canary_analysis`` body for the command's flags."""
+    scope: dict[str, Any] = {
+        "scopeName": args.scope_name,
+        "controlScope": args.baseline,
+        "experimentScope": args.canary,
+    }
+    if args.step is not None:
+        scope["step"] = args.step
+    start = _start_ms(args.start)
+    if start is not None:
+        # A past window: its end is known, so the judgements run as soon as their data is in.
+        scope["startTimeIso"] = iso(start)
+        scope["endTimeIso"] = iso(start + int(args.lifetime * 1000))
+    configured = config.get("classifier", {}).get("scoreThresholds", {}) or {}
+    request: dict[str, Any] = {
+        "scopes": [scope],
+        "thresholds": {
+            "pass": args.pass_ if args.pass_ is not None else configured.get("pass", 75.0),
+            "marginal": args.marginal if args.marginal is not None else configured.get("marginal", 50.0),
+        },
+        "lifetimeDurationMins": args.lifetime / 60,
+        "beginAfterMins": args.begin_after / 60,
+        "lookbackMins": args.lookback / 60,
+    }
+    if args.interval is not None:
+        request["analysisIntervalMins"] = args.interval / 60
+    return {"canaryConfig": config, "executionRequest": request}
+
+
+def _server(args: argparse.Namespace) -> str:
+    return (resolve(args.server, SERVER_URL_ENV, DEFAULT_SERVER_URL) or DEFAULT_SERVER_URL).rstrip("/")
+
+
+def _complain(answer: httpx.Response) -> int:
+    try:
+        errors = answer.json().get("errors") or [{"field": "", "reason": answer.text}]
+    except ValueError:
+        errors = [{"field": "", "reason": answer.text}]
+    for error in errors:
+        print(f"watchfloor canary: {error['field']}: {error['reason']}", file=sys.stderr)
+    return TROUBLE
+
+
+def _show(verdict: dict[str, Any]) -> int:
+    score = "-" if verdict.get("score") is None else f"{verdict['score']:g}"
+    print(f"verdict: {verdict['verdict']}  score: {score}")
+    for reason in verdict.get("reasons", []):
+        print(f"  {reason}")
+    return EXIT.get(verdict["verdict"], TROUBLE)
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        config = json.loads(Path(args.config).read_text())
+        load_canary_config(config)
+        body = request_body(args, config)
+    except (OSError, ValueError) as error:  # ConfigError and RequestError are ValueErrors
+        print(f"watchfloor canary run: {args.config}: {error}", file=sys.stderr)
+        return TROUBLE
+    server = _server(args)
+    token = os.environ.get("WATCHFLOOR_API_TOKEN")
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    try:
+        with httpx.Client(base_url=server, headers=headers, timeout=30.0) as client:
+            answer = client.post("/standalone_canary_analysis", json=body)
+            if answer.status_code != 200:
+                return _complain(answer)
+            analysis_id = answer.json()["canaryAnalysisExecutionId"]
+            print(f"analysis {analysis_id}: {server}/standalone_canary_analysis/{analysis_id}", flush=True)
+            if not args.wait:
+                return 0
+            while True:
+                answer = client.get(f"/api/v1/canary/analyses/{analysis_id}/verdict")
+                if answer.status_code != 200:
+                    return _complain(answer)
+                verdict = answer.json()
+                if verdict["verdict"] != "running":
+                    return _show(verdict)
+                time.sleep(args.poll)
+    except httpx.HTTPError as error:
+        print(f"watchfloor canary run: {server}: {error}", file=sys.stderr)
+        return TROUBLE
+
+
+def show_verdict(args: argparse.Namespace) -> int:
+    server = _server(args)
+    try:
+        answer = httpx.get(f"{server}/api/v1/canary/analyses/{args.id}/verdict", timeout=30.0)
+    except httpx.HTTPError as error:
+        print(f"watchfloor canary verdict: {server}: {error}", file=sys.stderr)
+        return TROUBLE
+    if answer.status_code != 200:
+        return _complain(answer)
+    verdict = answer.json()
+    if verdict["verdict"] == "running":
+        print("verdict: running")
+        return TROUBLE
+    return _show(verdict)
+
+
+def validate(path: str) -> int:
+    try:
+        config = load_canary_config(json.loads(Path(path).read_text()))
+    except ConfigError as error:
+        for field, reason in error.problems:
+            print(f"{path}: {field or '(top)'}: {reason}", file=sys.stderr)
+        return 1
+    except (OSError, ValueError) as error:
+        print(f"watchfloor canary validate: {path}: {error}", file=sys.stderr)
+        return TROUBLE
+    print(f"valid: {config.name}: {len(config.metrics)} metric(s)")
+    return 0
+
+
+def canary(args: argparse.Namespace) -> int:
+    if args.canary_command == "run":
+        return run(args)
+    if args.canary_command == "verdict":
+        return show_verdict(args)
+    return validate(args.file)
