@@ -117,7 +117,7 @@ def _scope_template(raw: object, field: str, default_step_ms: int) -> dict[str, 
         "experiment": scope_name(raw, "experimentScope", field),
         "control_location": str(raw.get("controlLocation") or ""),
         "experiment_location": str(raw.get("experimentLocation") or ""),
-        "offset_ms": int(offset * MINUTE_MS),
+        "offset_ms": round(offset * MINUTE_MS),
         "step_ms": step_ms(raw.get("step"), f"{field}.step", default_step_ms),
         "key": scope_key(raw.get("extendedScopeParams"), f"{field}.extendedScopeParams"),
     }
@@ -152,20 +152,20 @@ def read_standalone_request(
         if end <= start:
             raise RequestError(f"{field}.scopes[0].endTimeIso", "the end must be after the start")
         lifetime = end - start
-    elif lifetime_min:
-        lifetime = int(lifetime_min * MINUTE_MS)
+    elif lifetime_min and round(lifetime_min * MINUTE_MS) > 0:
+        lifetime = round(lifetime_min * MINUTE_MS)
     else:
         raise RequestError(
             f"{field}.lifetimeDurationMins", "required, and above 0, when scopes[0].endTimeIso is not given"
         )
-    interval = int((_minutes(raw, "analysisIntervalMins", field) or 0) * MINUTE_MS)
+    interval = round((_minutes(raw, "analysisIntervalMins", field) or 0) * MINUTE_MS)
     if interval <= 0 or interval > lifetime:
         interval = lifetime
     count = lifetime // interval
     if count > MAX_JUDGEMENTS:
         raise RequestError(f"{field}.analysisIntervalMins", f"{count} judgements; at most {MAX_JUDGEMENTS}")
-    begin_after = int((_minutes(raw, "beginAfterMins", field) or 0) * MINUTE_MS)
-    lookback = int((_minutes(raw, "lookbackMins", field) or 0) * MINUTE_MS)
+    begin_after = round((_minutes(raw, "beginAfterMins", field) or 0) * MINUTE_MS)
+    lookback = round((_minutes(raw, "lookbackMins", field) or 0) * MINUTE_MS)
     names = [t["name"] for t in templates]
     if len(set(names)) != len(names):
         raise RequestError(f"{field}.scopes", "two scopes share a scopeName")
