@@ -22,6 +22,8 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.exposition import choose_encoder
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from canary.analysis import Analysis
+from canary.change_events import change_event
 from canary.config_store import ConfigStore
 from canary.metric_source import MetricSource
 from canary.runner import CanaryRunner
@@ -109,6 +111,7 @@ class Server:
             self._loops.append(lambda: puller.run(interval_s))
         self.slos = self._build_slo_service(slo_files)
         self._loops.append(self._refresh_slos)
+        self.change_event_senders: list[Callable[[dict[str, Any]], None]] = []
         self.canary = self._build_canary_service()
         self._loops.append(self.canary.runner.run)
         self.app = self._build_app()
@@ -136,6 +139,7 @@ class Server:
         # A window is judged once its last step can have arrived: one scrape after the step
         # closes, and span-derived points one step later still.
         settle_ms = config.step_ms + (config.scrape_interval_ms or config.step_ms) + 5_000
+        runner.add_listener(self._canary_finished)
         return CanaryService(
             runner,
             ConfigStore(self.store, clock=self.clock),
@@ -143,6 +147,17 @@ class Server:
             settle_ms=settle_ms,
             clock=self.clock,
         )
+
+    def _canary_finished(self, analysis: Analysis) -> None:
+        """Each finished analysis becomes a PagerDuty change event for every sender installed.
+
+        The alerting package installs its outbox here (``change_event_senders``); until then
+        the event is only logged.
+        """
+        event = change_event(analysis, f"http://{self.config.host}:{self.config.port}")
+        _log.info("canary change event: %s", event["payload"]["summary"])
+        for send in self.change_event_senders:
+            send(event)
 
     async def _refresh_slos(self) -> None:
         """Evaluate every SLO now and then, so each keeps its arrays warm and answers fast."""
