@@ -32,10 +32,17 @@ class ConfigConflict(ValueError):
 
 
 def _check(raw: object) -> dict[str, Any]:
-    load_canary_config(raw)  # raises ConfigError with every problem
+    """The config as a dict, or ConfigError listing every problem, the judge's and Kayenta's."""
+    problems: list[tuple[str, str]] = []
+    try:
+        load_canary_config(raw)
+    except ConfigError as exc:
+        if not isinstance(raw, dict):
+            raise
+        problems += exc.problems
     assert isinstance(raw, dict)
-    problems = []
-    if not _NAME.fullmatch(str(raw.get("name", ""))):
+    name = raw.get("name")
+    if isinstance(name, str) and name.strip() and not _NAME.fullmatch(name):
         problems.append(("name", "must contain only letters, numbers, dashes (-) and underscores (_)"))
     applications = raw.get("applications")
     if (

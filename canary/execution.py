@@ -8,7 +8,6 @@ the classifier reports as missing data rather than dropping it.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -77,20 +76,25 @@ def metric_set_pairs(
 def run_judgement(
     config: CanaryConfig, scopes: Mapping[str, ScopePair], thresholds: Thresholds, source: MetricSource
 ) -> dict[str, Any]:
-    """Kayenta's ``CanaryResult``: ``{judgeResult, canaryDuration}`` (plus the pairs' sizes).
+    """Kayenta's ``CanaryResult``: ``{judgeResult, canaryDuration}``.
 
     Raises :class:`JudgementFailed` when a metric cannot be read.
     """
-    began = time.monotonic()
     pairs = metric_set_pairs(config, scopes, source)
-    result = judge(config, pairs, thresholds)
-    return {
-        "judgeResult": result,
-        "canaryDuration": _duration(time.monotonic() - began),
-        "metricSetPairCount": len(pairs),
-    }
+    answer: dict[str, Any] = {"judgeResult": judge(config, pairs, thresholds)}
+    # Kayenta's canaryDuration is the window's length, given only when every scope has the same.
+    lengths = {w.end_ms - w.start_ms for p in scopes.values() for w in (p.control, p.experiment)}
+    if len(lengths) == 1:
+        answer["canaryDuration"] = iso_duration(lengths.pop())
+    return answer
 
 
-def _duration(seconds: float) -> str:
-    """An ISO-8601 duration (Java's ``Duration.toString``: ``PT0.125S``)."""
-    return f"PT{seconds:.3f}S"
+def iso_duration(ms: int) -> str:
+    """Milliseconds as Java's ``Duration.toString`` writes them: ``PT30M``, ``PT1H15M``, ``PT1M0.5S``."""
+    hours, rest = divmod(ms, 3_600_000)
+    minutes, rest = divmod(rest, 60_000)
+    seconds, millis = divmod(rest, 1000)
+    text = "PT" + (f"{hours}H" if hours else "") + (f"{minutes}M" if minutes else "")
+    if seconds or millis or text == "PT":
+        text += f"{seconds}.{millis:03d}".rstrip("0").rstrip(".") + "S"
+    return text

@@ -177,8 +177,14 @@ def read_standalone_request(
         if lookback > 0:
             s = e - lookback
         scopes = {}
-        for t in templates:
-            check_window(s, e, t["step_ms"], f"{field}.scopes")
+        for n, t in enumerate(templates):
+            check_window(s, e, t["step_ms"], f"{field}.scopes[{n}]")
+            check_window(
+                s - t["offset_ms"],
+                e - t["offset_ms"],
+                t["step_ms"],
+                f"{field}.scopes[{n}].controlOffsetInMinutes",
+            )
             control = ScopeWindow(
                 t["control"],
                 s - t["offset_ms"],

@@ -27,6 +27,7 @@ SCOPE_TYPES = {
     "region": "nf.region",
 }
 MAX_STEPS = 100_000  # points per side of one metric; a larger window needs a larger step
+MAX_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z: instants past it cannot be written back
 
 
 class RequestError(ValueError):
@@ -63,6 +64,8 @@ class ScopePair:
 def parse_instant(raw: object, field: str) -> int:
     """Epoch ms from an ISO-8601 instant (``2026-11-24T10:00:00Z``) or a number of epoch ms."""
     if isinstance(raw, int | float) and not isinstance(raw, bool) and math.isfinite(raw):
+        if not 0 <= raw <= MAX_MS:
+            raise RequestError(field, "epoch milliseconds must fall between 1970 and 9999")
         return int(raw)
     if not isinstance(raw, str) or not raw.strip():
         raise RequestError(field, "expected an ISO-8601 instant such as 2026-11-24T10:00:00Z")
@@ -72,7 +75,10 @@ def parse_instant(raw: object, field: str) -> int:
         raise RequestError(field, f"{raw!r} is not an ISO-8601 instant") from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return int(moment.timestamp() * 1000)
+    ms = int(moment.timestamp() * 1000)
+    if not 0 <= ms <= MAX_MS:
+        raise RequestError(field, "the instant must fall between 1970 and 9999")
+    return ms
 
 
 def iso(ms: int) -> str:
@@ -108,6 +114,8 @@ def step_ms(raw: object, field: str, default_ms: int) -> int:
 
 
 def check_window(start_ms: int, end_ms: int, step: int, field: str) -> None:
+    if start_ms < 0 or end_ms > MAX_MS:
+        raise RequestError(field, "the window must fall between 1970 and 9999")
     if end_ms <= start_ms:
         raise RequestError(field, "the end must be after the start")
     if (end_ms - start_ms) / step > MAX_STEPS:

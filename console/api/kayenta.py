@@ -30,7 +30,9 @@ JsonBody = Annotated[Any, Body()]
 def _problem(status: int, problems: list[tuple[str, str]]) -> JSONResponse:
     detail = "; ".join(f"{field}: {reason}" if field else reason for field, reason in problems)
     errors = [{"field": field, "reason": reason} for field, reason in problems]
-    return JSONResponse({"message": detail, "detail": detail, "errors": errors}, status_code=status)
+    # Kayenta's own clients show ``message`` as it is: the reasons, as Kayenta words them.
+    message = "; ".join(reason for _, reason in problems)
+    return JSONResponse({"message": message, "detail": detail, "errors": errors}, status_code=status)
 
 
 def _answer(work: Callable[[], Any]) -> Any:

@@ -447,3 +447,21 @@ def test_the_warning_is_kayentas_text():
 def test_a_metric_without_control_stats_warns():
     result = judged(100.0, metrics=[{"name": "m", "classification": "Nodata", "classificationReason": ""}])
     assert judgement_warnings(result) == [SMALL_SAMPLE_WARNING]
+
+
+@pytest.mark.parametrize(
+    ("ms", "text"),
+    [
+        (1_800_000, "PT30M"),
+        (3_600_000, "PT1H"),
+        (4_500_000, "PT1H15M"),
+        (60_500, "PT1M0.5S"),
+        (75_000, "PT1M15S"),
+        (0, "PT0S"),
+        (125, "PT0.125S"),
+    ],
+)
+def test_durations_are_written_as_java_writes_them(ms, text):
+    from canary.execution import iso_duration
+
+    assert iso_duration(ms) == text
