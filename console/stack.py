@@ -158,4 +158,9 @@ class Stack:
         ]
         if self._console is not None:
             lines.append(f"Console:  {self.console_url}")
+        # The demo's drm canary is slower and fails 4 % of licences: judge the last 3 minutes.
+        lines.append(
+            "Canary:   watchfloor canary run --config sample_services/canary/drm.json --baseline drm-v1 "
+            f"--canary drm-v2-canary --start -3m --lifetime 3m --wait --server {self.server_url}"
+        )
         return lines
