@@ -173,6 +173,9 @@ def verdict(analysis: Analysis) -> dict[str, Any]:
         for metric in judged.get("results", []):
             if metric["classification"] != "Pass" and not metric.get("muted"):
                 critical = " (critical)" if metric.get("critical") else ""
-                why = metric["classificationReason"]
-                reasons.append(f"{metric['name']}: {metric['classification']}{critical}: {why}")
+                line = f"{metric['name']}: {metric['classification']}{critical}"
+                # High and Low reasons only repeat that line; missing data and errors say more.
+                if metric["classification"] not in ("High", "Low") and metric.get("classificationReason"):
+                    line += f": {metric['classificationReason']}"
+                reasons.append(line)
     return {"verdict": word, "score": score, "reasons": reasons}

@@ -49,7 +49,7 @@ def add_canary_parser(sub: Any) -> None:
     run.add_argument("--interval", type=_seconds, help="one judgement per interval (5m; default: lifetime)")
     run.add_argument("--begin-after", type=_seconds, default=0.0, help="warm-up before the first window")
     run.add_argument("--lookback", type=_seconds, default=0.0, help="judge only the last N of each window")
-    run.add_argument("--start", help="judge a past window from this ISO-8601 instant, or -90s / -1h ago")
+    run.add_argument("--start", help="judge a past window from this ISO-8601 instant, or now-3m / now-1h")
     run.add_argument("--step", type=_seconds, help="data step (default: the server's)")
     run.add_argument("--scope-name", default="default", help="the config's scopeName (default 'default')")
     run.add_argument(
@@ -69,8 +69,11 @@ def add_canary_parser(sub: Any) -> None:
 def _start_ms(text: str | None) -> int | None:
     if text is None:
         return None
-    if text.startswith("-"):
-        return int((time.time() - parse_duration(text[1:])) * 1000)
+    # ``now-3m`` (Atlas's form; ``--start=-3m`` works too, but argparse takes ``-3m`` alone
+    # for an option).
+    for prefix in ("now-", "-"):
+        if text.startswith(prefix):
+            return int((time.time() - parse_duration(text[len(prefix) :])) * 1000)
     return parse_instant(text, "--start")
 
 

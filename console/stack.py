@@ -161,6 +161,6 @@ class Stack:
         # The demo's drm canary is slower and fails 4 % of licences: judge the last 3 minutes.
         lines.append(
             "Canary:   watchfloor canary run --config sample_services/canary/drm.json --baseline drm-v1 "
-            f"--canary drm-v2-canary --start -3m --lifetime 3m --wait --server {self.server_url}"
+            f"--canary drm-v2-canary --start now-3m --lifetime 3m --wait --server {self.server_url}"
         )
         return lines

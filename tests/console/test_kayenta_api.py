@@ -546,7 +546,7 @@ def test_a_regressed_standalone_analysis_stops_at_the_first_interval(server, reg
             "regressed",
             "fail",
             0.0,
-            "latency: High (critical): The metric latency was classified as High (Critical)",
+            "latency: High (critical)",
         ),
     ],
 )
