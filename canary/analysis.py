@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from canary.scopes import ScopePair, ScopeWindow
@@ -52,6 +52,7 @@ class Judgement:
     score: float | None = None
     warnings: list[str] = field(default_factory=list)
     exception: str | None = None
+    message: str | None = None  # the run stage's canaryScoreMessage: set when it stopped the analysis
     started_ms: int | None = None
     ended_ms: int | None = None
 
@@ -90,13 +91,19 @@ class Analysis:
 
     @staticmethod
     def from_json(raw: dict[str, Any]) -> Analysis:
+        """An analysis from :meth:`to_json`'s form; keys a later version added are ignored."""
+
+        def known(cls: type, values: dict[str, Any]) -> dict[str, Any]:
+            names = {f.name for f in fields(cls)}
+            return {k: v for k, v in values.items() if k in names}
+
         def window(w: dict[str, Any]) -> ScopeWindow:
-            return ScopeWindow(**w)
+            return ScopeWindow(**known(ScopeWindow, w))
 
         judgements = [
             Judgement(
                 **{
-                    **j,
+                    **known(Judgement, j),
                     "scopes": {
                         name: ScopePair(window(p["control"]), window(p["experiment"]))
                         for name, p in j["scopes"].items()
@@ -106,7 +113,7 @@ class Analysis:
             for j in raw["judgements"]
         ]
         thresholds = Thresholds(raw["thresholds"]["pass_"], raw["thresholds"]["marginal"])
-        return Analysis(**{**raw, "thresholds": thresholds, "judgements": judgements})
+        return Analysis(**{**known(Analysis, raw), "thresholds": thresholds, "judgements": judgements})
 
 
 def judgement_warnings(result: dict[str, Any]) -> list[str]:
@@ -162,8 +169,9 @@ def verdict(analysis: Analysis) -> dict[str, Any]:
         word = "fail"
     reasons = [result["canaryScoreMessage"]]
     for judgement in analysis.judgements:
-        if judgement.exception:
-            reasons.append(f"judgement {judgement.index}: {judgement.exception}")
+        for said in (judgement.exception, judgement.message):
+            if said:
+                reasons.append(f"judgement {judgement.index}: {said}")
     last = next((j for j in reversed(analysis.judgements) if j.result is not None), None)
     if last is not None and word != "pass":
         judged = last.result["judgeResult"] if last.result else {}

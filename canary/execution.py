@@ -46,14 +46,17 @@ def _pair(
         c = control[0].values if control else empty
         e = experiment[0].values if experiment else empty
         return [MetricSetPair(metric.name, str(first_id), tags, c, e)]
-    by_tags: dict[tuple[tuple[str, str], ...], list[Any]] = {}
+    # Keyed by tags and, among series with the same tags, by their order on the stack.
+    by_key: dict[tuple[tuple[tuple[str, str], ...], int], list[Any]] = {}
     for side, found in ((0, control), (1, experiment)):
+        seen: dict[tuple[tuple[str, str], ...], int] = {}
         for series in found:
-            slot = by_tags.setdefault(tuple(sorted(series.tags.items())), [empty, empty])
-            slot[side] = series.values
+            sorted_tags = tuple(sorted(series.tags.items()))
+            seen[sorted_tags] = seen.get(sorted_tags, -1) + 1
+            by_key.setdefault((sorted_tags, seen[sorted_tags]), [empty, empty])[side] = series.values
     return [
         MetricSetPair(metric.name, str(first_id + n), dict(key), c, e)
-        for n, (key, (c, e)) in enumerate(sorted(by_tags.items()))
+        for n, ((key, _), (c, e)) in enumerate(sorted(by_key.items()))
     ]
 
 

@@ -50,7 +50,10 @@ def _execution_request(analysis: Analysis, judgement: Judgement) -> dict[str, An
 def canary_status(analysis: Analysis, judgement: Judgement) -> dict[str, Any]:
     """One judgement as Kayenta's single-run execution status."""
     complete = judgement.status in ("SUCCEEDED", "TERMINAL")
-    status = judgement.status.lower()
+    # Waiting for its window to settle is part of running, as Kayenta's pipeline would say.
+    status = (
+        "running" if judgement.status == "NOT_STARTED" and not analysis.complete else judgement.status.lower()
+    )
     answer: dict[str, Any] = {
         "application": analysis.application,
         "pipelineId": judgement.execution_id,
@@ -99,10 +102,13 @@ def standalone_status(analysis: Analysis) -> dict[str, Any]:
         {
             "type": "runCanary",
             "name": f"Run Canary #{j.index}",
-            "status": j.status,
+            # The run stage ends TERMINAL when its score stopped the analysis.
+            "status": "TERMINAL" if j.message else j.status,
             "executionId": j.execution_id,
         }
+        # Kayenta drops the stages an early stop left unstarted.
         for j in analysis.judgements
+        if not (analysis.complete and j.status == "NOT_STARTED")
     ]
     stages.append(
         {

@@ -28,6 +28,7 @@ import numpy.typing as npt
 from canary.config import MetricQuery
 from canary.scopes import ScopeWindow
 from stacklang import Limits, StackLangError, evaluate
+from stacklang.tokens import escape
 from store.interfaces import LogReader, LogSearch, SeriesReader
 
 __all__ = ["FetchError", "FetchedSeries", "MetricSource", "spans_expression"]
@@ -47,9 +48,10 @@ class FetchedSeries:
 
 def spans_expression(query: MetricQuery) -> str:
     """The stack-language expression over span-derived series that a ``spans`` query means."""
-    where = f"nf.app,{query.service},:eq"
+    # Names are escaped: an operation such as "GET /a,b" or "GET /static/*" is one literal.
+    where = f"nf.app,{escape(str(query.service))},:eq"
     if query.operation is not None:
-        where += f",span.name,{query.operation},:eq,:and"
+        where += f",span.name,{escape(query.operation)},:eq,:and"
     else:
         where += ",span.kind,server,:eq,:and"
     if query.statistic == "errorRate":
@@ -60,13 +62,6 @@ def spans_expression(query: MetricQuery) -> str:
     if query.statistic == "mean":
         return f"{durations},:dist-avg"
     return f"{durations},(,{str(query.statistic)[1:]},),:percentiles"
-
-
-def _atlas_safe(text: str) -> bool:
-    """Whether ``text`` can stand as one literal token of an expression."""
-    return (
-        bool(text) and not any(c in text for c in ",()") and not text.startswith(":") and text.strip() == text
-    )
 
 
 class MetricSource:
@@ -81,11 +76,9 @@ class MetricSource:
         """The metric's series for ``scope``; raises :class:`FetchError` when they cannot be read."""
         if query.type == "logs":
             return [self._log_rate(query, scope)]
-        for text, what in ((scope.scope, "scope"), (scope.key, "scope key")):
-            if not _atlas_safe(text):
-                raise FetchError(f"the {what} {text!r} cannot be used in a query (',', '(' or ')')")
         expression = str(query.q) if query.type == "atlas" else spans_expression(query)
-        scoped = f"{expression},:list,(,{scope.key},{scope.scope},:eq,:cq,),:each"
+        scope_query = f"{escape(scope.key)},{escape(scope.scope)},:eq"
+        scoped = f"{expression},:list,(,{scope_query},:cq,),:each"
         try:
             found = evaluate(
                 scoped, self._series, scope.start_ms, scope.end_ms, scope.step_ms, limits=self._limits

@@ -49,6 +49,8 @@ __all__ = ["JudgementPlan", "read_canary_request", "read_standalone_request", "r
 
 MINUTE_MS = 60_000
 MAX_JUDGEMENTS = 1_000
+MAX_SCOPES = 20
+MAX_MINUTES = 5_256_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +103,8 @@ def _minutes(raw: Mapping[str, Any], key: str, field: str) -> float | None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
         raise RequestError(f"{field}.{key}", "expected a number of minutes, 0 or more")
+    if value > MAX_MINUTES:
+        raise RequestError(f"{field}.{key}", f"at most {MAX_MINUTES} minutes (ten years)")
     return float(value)
 
 
@@ -133,9 +137,14 @@ def read_standalone_request(
     raw_scopes = raw.get("scopes")
     if not isinstance(raw_scopes, list) or not raw_scopes:
         raise RequestError(f"{field}.scopes", "expected a non-empty list of scopes")
+    if len(raw_scopes) > MAX_SCOPES:
+        raise RequestError(f"{field}.scopes", f"{len(raw_scopes)} scopes; at most {MAX_SCOPES}")
     templates = [
         _scope_template(s, f"{field}.scopes[{i}]", default_step_ms) for i, s in enumerate(raw_scopes)
     ]
+    # Kayenta gives every scope the first scope's step.
+    for template in templates:
+        template["step_ms"] = templates[0]["step_ms"]
     first = raw_scopes[0]
     start = (
         now_ms

@@ -18,7 +18,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from typing import Protocol
+from typing import Any, Protocol
 
 from canary.analysis import EARLY_STOP, Analysis, Judgement, final_result, judgement_warnings
 from canary.config import CanaryConfig, load_canary_config
@@ -43,6 +43,18 @@ class DocumentStore(Protocol):
     def documents(self, kind: str) -> list[Document]: ...
 
 
+def _load(document: Document) -> Analysis | None:
+    """The analysis a stored document holds, or None (logged) when it cannot be read.
+
+    One damaged or outdated record must not stop the server from starting or hide the others.
+    """
+    try:
+        return Analysis.from_json(json.loads(document.body))
+    except (ValueError, TypeError, KeyError, AttributeError):
+        _log.exception("canary analysis %s cannot be read; left as it is", document.name)
+        return None
+
+
 class CanaryRunner:
     """Submitted analyses, their judgements made when due, every change persisted."""
 
@@ -58,8 +70,8 @@ class CanaryRunner:
         self._listeners: list[Listener] = []
         self._wake: asyncio.Event | None = None
         for document in store.documents(DOCUMENT_KIND):
-            analysis = Analysis.from_json(json.loads(document.body))
-            if not analysis.complete:
+            analysis = _load(document)
+            if analysis is not None and not analysis.complete:
                 self._active[analysis.id] = analysis
         if self._active:
             _log.info("resuming %d unfinished canary analyses", len(self._active))
@@ -83,12 +95,13 @@ class CanaryRunner:
             if active is not None:
                 return Analysis.from_json(active.to_json())
         document = self._store.document(DOCUMENT_KIND, analysis_id)
-        return None if document is None else Analysis.from_json(json.loads(document.body))
+        return None if document is None else _load(document)
 
     def recent(self, limit: int) -> list[Analysis]:
-        """The newest analyses first (ids sort by creation time)."""
+        """The newest analyses first (ids sort by creation time); unreadable ones left out."""
         documents = sorted(self._store.documents(DOCUMENT_KIND), key=lambda d: d.name, reverse=True)
-        return [Analysis.from_json(json.loads(d.body)) for d in documents[:limit]]
+        found = [_load(d) for d in documents[:limit]]
+        return [a for a in found if a is not None]
 
     def step(self) -> float | None:
         """Make every judgement that is due; answers the seconds until the next one (None: idle)."""
@@ -133,9 +146,9 @@ class CanaryRunner:
                 return
             judgement.status, judgement.started_ms = "RUNNING", int(self._clock() * 1000)
             self._save(analysis)
-        self._judge(analysis, judgement)
+        outcome = self._judge(analysis, judgement)
         with self._lock:
-            self._finish_judgement(analysis, judgement)
+            self._finish_judgement(analysis, judgement, outcome)
             self._save(analysis)
             if analysis.complete:
                 del self._active[analysis_id]
@@ -152,34 +165,33 @@ class CanaryRunner:
                 except Exception:  # a listener's failure must not undo the analysis
                     _log.exception("a canary listener failed for %s", analysis.id)
 
-    def _judge(self, analysis: Analysis, judgement: Judgement) -> None:
+    def _judge(self, analysis: Analysis, judgement: Judgement) -> dict[str, Any]:
+        """The judgement's outcome as fields to set; made outside the lock, set inside it."""
         try:
-            result = run_judgement(
-                self._config(analysis), judgement.scopes, analysis.thresholds, self._source
-            )
+            config = self._config(analysis)
+            result = run_judgement(config, judgement.scopes, analysis.thresholds, self._source)
         except JudgementFailed as exc:
-            judgement.status, judgement.exception = "TERMINAL", str(exc)
+            return {"status": "TERMINAL", "exception": str(exc)}
         except Exception as exc:  # reported on the analysis rather than lost in a log
             _log.exception("canary judgement %s failed", judgement.execution_id)
-            judgement.status, judgement.exception = (
-                "TERMINAL",
-                f"judgement failed: {type(exc).__name__}: {exc}",
-            )
-        else:
-            judgement.result = result
-            judgement.score = float(result["judgeResult"]["score"]["score"])
-            judgement.warnings = judgement_warnings(result)
-            judgement.status = "SUCCEEDED"
-        judgement.ended_ms = int(self._clock() * 1000)
+            return {"status": "TERMINAL", "exception": f"judgement failed: {type(exc).__name__}: {exc}"}
+        return {
+            "status": "SUCCEEDED",
+            "result": result,
+            "score": float(result["judgeResult"]["score"]["score"]),
+            "warnings": judgement_warnings(result),
+        }
 
-    def _finish_judgement(self, analysis: Analysis, judgement: Judgement) -> None:
+    def _finish_judgement(self, analysis: Analysis, judgement: Judgement, outcome: dict[str, Any]) -> None:
+        for name, value in outcome.items():
+            setattr(judgement, name, value)
+        judgement.ended_ms = int(self._clock() * 1000)
         stop = judgement.status == "TERMINAL"
-        if (
-            analysis.kind == "standalone"
-            and judgement.score is not None
-            and judgement.score <= analysis.thresholds.marginal
-        ):
-            judgement.status, judgement.exception, stop = "TERMINAL", EARLY_STOP, True
+        # Kayenta's early stop: the judgement itself succeeded; its run stage, and with it the
+        # analysis, ends TERMINAL with this message.
+        marginal = analysis.thresholds.marginal
+        if analysis.kind == "standalone" and judgement.score is not None and judgement.score <= marginal:
+            judgement.message, stop = EARLY_STOP, True
         if stop:
             analysis.status = "TERMINAL"
         elif all(j.status == "SUCCEEDED" for j in analysis.judgements):

@@ -10,6 +10,7 @@ with ISO-8601 instants and the step in seconds; in Watchfloor the scope is a tag
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -26,7 +27,9 @@ SCOPE_TYPES = {
     "zone": "nf.zone",
     "region": "nf.region",
 }
+_TAG_KEY = re.compile(r"[A-Za-z0-9_.-]{1,128}")
 MAX_STEPS = 100_000  # points per side of one metric; a larger window needs a larger step
+MAX_STEP_S = 86_400
 MAX_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z: instants past it cannot be written back
 
 
@@ -95,11 +98,11 @@ def scope_key(params: object, field: str) -> str:
         raise RequestError(field, "expected an object of string parameters")
     key = params.get("tagKey")
     if key is not None:
-        if not isinstance(key, str) or not key or any(c in key for c in ',()"'):
-            raise RequestError(f"{field}.tagKey", "expected a tag key without ',', '(', ')' or '\"'")
+        if not isinstance(key, str) or not _TAG_KEY.fullmatch(key):
+            raise RequestError(f"{field}.tagKey", "expected a tag key of letters, digits, '.', '-' and '_'")
         return key
     kind = params.get("type", "cluster")
-    if kind not in SCOPE_TYPES:
+    if not isinstance(kind, str) or kind not in SCOPE_TYPES:
         raise RequestError(f"{field}.type", f"expected one of {', '.join(SCOPE_TYPES)}")
     return SCOPE_TYPES[kind]
 
@@ -110,7 +113,9 @@ def step_ms(raw: object, field: str, default_ms: int) -> int:
         return default_ms
     if isinstance(raw, bool) or not isinstance(raw, int | float) or not math.isfinite(raw) or raw <= 0:
         raise RequestError(field, "expected a positive number of seconds")
-    return max(1, int(raw * 1000))
+    if raw > MAX_STEP_S:
+        raise RequestError(field, f"at most {MAX_STEP_S} seconds (a day)")
+    return max(1, round(raw * 1000))
 
 
 def check_window(start_ms: int, end_ms: int, step: int, field: str) -> None:
@@ -124,10 +129,10 @@ def check_window(start_ms: int, end_ms: int, step: int, field: str) -> None:
 
 def scope_name(raw: Mapping[str, Any], key: str, field: str) -> str:
     value = raw.get(key)
-    if not isinstance(value, str) or not value.strip():
-        raise RequestError(f"{field}.{key}", "expected a non-empty string")
-    if any(c in value for c in ",()") or value.startswith(":"):
-        raise RequestError(f"{field}.{key}", "a scope cannot hold ',', '(' or ')' or start with ':'")
+    if not isinstance(value, str) or not value.strip() or value != value.strip() or len(value) > 256:
+        raise RequestError(
+            f"{field}.{key}", "expected a tag value: 1 to 256 characters, no space at either end"
+        )
     return value
 
 

@@ -20,9 +20,13 @@ from canary.requests import read_canary_request, read_standalone_request
 from canary.runner import CanaryRunner
 from canary.scopes import RequestError
 
-__all__ = ["CanaryService", "StartOptions"]
+__all__ = ["CanaryService", "NotFound", "StartOptions"]
 
 StartOptions = Mapping[str, str | None]  # application, user, parentPipelineExecutionId
+
+
+class NotFound(LookupError):
+    """An id that names nothing stored (answered 404)."""
 
 
 def _text(options: StartOptions, key: str, default: str | None) -> str | None:
@@ -53,12 +57,14 @@ class CanaryService:
         if config_id is not None:
             stored = self.configs.get(config_id)
             if stored is None:
-                raise LookupError(f"No such object named {config_id}")
+                raise NotFound(f"No such object named {config_id}")
             raw = stored
         elif raw is None:
             raise RequestError("canaryConfig", "canaryConfig must be provided for ad-hoc requests")
+        if not isinstance(raw, Mapping):
+            raise RequestError("canaryConfig", "expected a JSON object (a Kayenta canary config)")
         try:
-            return dict(raw), load_canary_config(raw)  # type: ignore[call-overload]
+            return dict(raw), load_canary_config(raw)
         except ConfigError as exc:
             raise ConfigError([(f"canaryConfig.{p}".rstrip("."), r) for p, r in exc.problems]) from None
 

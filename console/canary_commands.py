@@ -2,9 +2,10 @@
 
 ``run`` starts a standalone analysis of a canary config file (Kayenta JSON) comparing two
 clusters, and with ``--wait`` polls its verdict. Exit codes, so a pipeline can branch on
-them: 0 pass (or, without ``--wait``, started), 1 fail, 2 marginal (the last score sat
-between marginal and pass), 3 the analysis could not be started or followed (bad input,
-server unreachable; the reason is printed). The server's token comes from
+them: 0 pass (or, without ``--wait``, started), 1 fail, 2 a usage error (argparse's),
+3 marginal (the last score sat between marginal and pass), 4 the analysis could not be
+started or followed (bad input, server unreachable or answering nonsense; the reason is
+printed). A tool failure never reads as a verdict. The server's token comes from
 ``WATCHFLOOR_API_TOKEN``, never from a flag, so it stays out of shell history.
 """
 
@@ -27,8 +28,10 @@ from console.stack import DEFAULT_SERVER_URL, SERVER_URL_ENV
 
 __all__ = ["add_canary_parser", "canary"]
 
-EXIT = {"pass": 0, "fail": 1, "marginal": 2}
-TROUBLE = 3
+EXIT = {"pass": 0, "fail": 1, "marginal": 3}
+TROUBLE = 4
+# What a server answering nonsense (a proxy's HTML page, a JSON list) raises on the way.
+NONSENSE = (ValueError, KeyError, TypeError, AttributeError)
 
 
 def _seconds(text: str) -> float:
@@ -91,7 +94,8 @@ def request_body(args: argparse.Namespace, config: dict[str, Any]) -> dict[str, 
         # A past window: its end is known, so the judgements run as soon as their data is in.
         scope["startTimeIso"] = iso(start)
         scope["endTimeIso"] = iso(start + int(args.lifetime * 1000))
-    configured = config.get("classifier", {}).get("scoreThresholds", {}) or {}
+    classifier = config.get("classifier") or {}
+    configured = (classifier.get("scoreThresholds") if isinstance(classifier, dict) else None) or {}
     request: dict[str, Any] = {
         "scopes": [scope],
         "thresholds": {
@@ -113,20 +117,24 @@ def _server(args: argparse.Namespace) -> str:
 
 def _complain(answer: httpx.Response) -> int:
     try:
-        errors = answer.json().get("errors") or [{"field": "", "reason": answer.text}]
-    except ValueError:
-        errors = [{"field": "", "reason": answer.text}]
-    for error in errors:
-        print(f"watchfloor canary: {error['field']}: {error['reason']}", file=sys.stderr)
+        errors = [(e["field"], e["reason"]) for e in answer.json()["errors"]]
+    except NONSENSE:
+        errors = [("", f"{answer.status_code} {answer.text[:500]}")]
+    for field, reason in errors:
+        print(f"watchfloor canary: {field}: {reason}", file=sys.stderr)
     return TROUBLE
 
 
 def _show(verdict: dict[str, Any]) -> int:
-    score = "-" if verdict.get("score") is None else f"{verdict['score']:g}"
-    print(f"verdict: {verdict['verdict']}  score: {score}")
+    word = verdict["verdict"]
+    if word not in EXIT:
+        raise ValueError(f"unknown verdict {word!r}")
+    score = verdict.get("score")
+    shown = "-" if score is None else f"{float(score):g}"
+    print(f"verdict: {word}  score: {shown}")
     for reason in verdict.get("reasons", []):
         print(f"  {reason}")
-    return EXIT.get(verdict["verdict"], TROUBLE)
+    return EXIT[word]
 
 
 def run(args: argparse.Namespace) -> int:
@@ -160,6 +168,9 @@ def run(args: argparse.Namespace) -> int:
     except httpx.HTTPError as error:
         print(f"watchfloor canary run: {server}: {error}", file=sys.stderr)
         return TROUBLE
+    except NONSENSE as error:
+        print(f"watchfloor canary run: {server} answered something unexpected: {error!r}", file=sys.stderr)
+        return TROUBLE
 
 
 def show_verdict(args: argparse.Namespace) -> int:
@@ -171,11 +182,17 @@ def show_verdict(args: argparse.Namespace) -> int:
         return TROUBLE
     if answer.status_code != 200:
         return _complain(answer)
-    verdict = answer.json()
-    if verdict["verdict"] == "running":
-        print("verdict: running")
+    try:
+        verdict = answer.json()
+        if verdict["verdict"] == "running":
+            print("verdict: running")
+            return TROUBLE
+        return _show(verdict)
+    except NONSENSE as error:
+        print(
+            f"watchfloor canary verdict: {server} answered something unexpected: {error!r}", file=sys.stderr
+        )
         return TROUBLE
-    return _show(verdict)
 
 
 def validate(path: str) -> int:

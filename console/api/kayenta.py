@@ -20,7 +20,7 @@ from fastapi.responses import JSONResponse
 from canary.config import ConfigError
 from canary.config_store import ConfigConflict
 from canary.scopes import RequestError
-from canary.service import CanaryService
+from canary.service import CanaryService, NotFound
 
 __all__ = ["kayenta_router"]
 
@@ -45,13 +45,13 @@ def _answer(work: Callable[[], Any]) -> Any:
         return _problem(400, [(exc.field, exc.reason)])
     except ConfigConflict as exc:
         return _problem(400, [("id", str(exc))])
-    except LookupError as exc:
-        return _problem(404, [("id", str(exc.args[0]) if exc.args else "not found")])
+    except NotFound as exc:
+        return _problem(404, [("id", str(exc))])
 
 
 def _not_found(what: str, found: Any) -> Any:
     if found is None:
-        raise LookupError(f"No such object named {what}")
+        raise NotFound(f"No such object named {what}")
     return found
 
 
@@ -161,7 +161,7 @@ def kayenta_router(service: CanaryService) -> APIRouter:
     def delete_config(config_id: str) -> Response:
         def work() -> Response:
             if not service.configs.delete(config_id):
-                raise LookupError(f"No such object named {config_id}")
+                raise NotFound(f"No such object named {config_id}")
             return Response(status_code=204)
 
         answer: Response = _answer(work)

@@ -148,3 +148,47 @@ def test_a_query_over_the_limits_is_a_fetch_error_not_a_crash(store):
     source = MetricSource(store, store, limits=Limits(max_series=2, max_points=1000))
     with pytest.raises(FetchError, match="limit"):
         source.fetch(MetricQuery("atlas", q="name,r,:eq,(,node,),:by"), _scope("c1", 1))
+
+
+def test_names_with_stack_language_syntax_are_read_as_names(store):
+    # A cluster and an operation holding ',', '(' and '/*' are literals, not syntax.
+    odd_cluster, odd_operation = "drm,(v2)", "GET /static/*,x"
+    spans = [_span(odd_cluster, 30.0, end_ms=T0 + 5_000, name=odd_operation)]
+    _write_span_metrics(store, spans)
+    store.write_datapoints([Datapoint({"name": "r", "nf.cluster": odd_cluster}, T0 + STEP, 4.0)])
+    source = MetricSource(store, store)
+    [series] = source.fetch(MetricQuery("atlas", q="name,r,:eq,:sum"), _scope(odd_cluster, 1))
+    assert list(series.values) == [4.0]
+    query = MetricQuery("spans", service="drm", operation=odd_operation, statistic="mean")
+    [latency] = source.fetch(query, _scope(odd_cluster, 1))
+    assert list(latency.values) == pytest.approx([0.030])
+
+
+def test_series_with_the_same_tags_pair_by_their_place_on_the_stack(store):
+    from canary.config import load_canary_config
+    from canary.execution import metric_set_pairs
+    from canary.scopes import ScopePair
+
+    points = []
+    for cluster, base in (("c1", 1.0), ("c2", 10.0)):
+        points += [
+            Datapoint({"name": "a", "nf.cluster": cluster, "node": n}, T0 + STEP, base * (k + 1))
+            for k, n in enumerate("xy")
+        ]
+    store.write_datapoints(points)
+    config = load_canary_config(
+        {
+            "name": "c",
+            "metrics": [
+                {
+                    "name": "m",
+                    "query": {"type": "atlas", "q": "name,a,:eq,:sum,name,a,:eq,:max"},
+                    "groups": ["g"],
+                }
+            ],
+        }
+    )
+    pairs = metric_set_pairs(
+        config, {"default": ScopePair(_scope("c1", 1), _scope("c2", 1))}, MetricSource(store, store)
+    )
+    assert sorted((p.control[0], p.experiment[0]) for p in pairs) == [(2.0, 20.0), (3.0, 30.0)]

@@ -365,8 +365,11 @@ def _without_controlscope():
         ({"scopes": ["default"], "lifetimeDurationMins": 30}, "executionRequest.scopes[0]"),
         (_without_controlscope(), "executionRequest.scopes[0].controlScope"),
         (standalone({**EXPLICIT, "experimentScope": ""}), "executionRequest.scopes[0].experimentScope"),
-        (standalone({**EXPLICIT, "controlScope": "a,b"}), "executionRequest.scopes[0].controlScope"),
-        (standalone({**EXPLICIT, "experimentScope": "f(x)"}), "executionRequest.scopes[0].experimentScope"),
+        (standalone({**EXPLICIT, "controlScope": " drm-v1"}), "executionRequest.scopes[0].controlScope"),
+        (
+            standalone({**EXPLICIT, "experimentScope": "x" * 257}),
+            "executionRequest.scopes[0].experimentScope",
+        ),
         (standalone({**EXPLICIT, "scopeName": ""}), "executionRequest.scopes[0].scopeName"),
         (
             standalone({"startTimeIso": "yesterday", "endTimeIso": "2026-11-24T10:30:00Z"}),
@@ -430,8 +433,8 @@ def _without_controlscope():
         "scope-not-an-object",
         "missing-control-scope",
         "empty-experiment-scope",
-        "comma-in-scope",
-        "parenthesis-in-scope",
+        "space-around-scope",
+        "scope-too-long",
         "empty-scope-name",
         "bad-start-instant",
         "bad-end-instant",
@@ -620,7 +623,10 @@ def _canary_without_experiment():
             "executionRequest.scopes.default.controlScope.start",
         ),
         (
-            {"scopes": {"default": pair_request(scope="a,b")}, "thresholds": {"pass": 95, "marginal": 75}},
+            {
+                "scopes": {"default": pair_request(scope="drm-v1 ")},
+                "thresholds": {"pass": 95, "marginal": 75},
+            },
             "executionRequest.scopes.default.controlScope.scope",
         ),
         (
@@ -647,7 +653,7 @@ def _canary_without_experiment():
         "missing-experiment",
         "end-before-start",
         "bad-start",
-        "comma-in-scope",
+        "space-around-scope",
         "zero-step",
         "pair-not-an-object",
         "no-scopes",

@@ -3,6 +3,8 @@ early stop, final verdicts, persistence across a restart, listeners."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -130,7 +132,7 @@ def test_a_regression_stops_the_analysis_at_the_first_score_at_or_below_marginal
     service.runner.step()
     status = service.standalone_status(analysis_id)
     assert status["executionStatus"] == "TERMINAL"
-    assert [s["status"] for s in status["stageStatus"][:3]] == ["TERMINAL", "NOT_STARTED", "NOT_STARTED"]
+    assert [s["status"] for s in status["stageStatus"]] == ["TERMINAL", "SUCCEEDED"]  # run #1, the result
     result = status["canaryAnalysisExecutionResult"]
     assert result["canaryScores"] == [0.0]
     assert result["canaryScoreMessage"] == "Final canary score 0.0 is not above the marginal score threshold."
@@ -144,7 +146,7 @@ def test_a_regression_stops_the_analysis_at_the_first_score_at_or_below_marginal
     assert any(reason.startswith("license latency: High (critical)") for reason in verdict["reasons"])
     # The judgement is also readable as Kayenta's single execution.
     child = service.canary_status(first["executionId"])
-    assert child["status"] == "terminal" and child["result"]["judgeResult"]["score"]["score"] == 0.0
+    assert child["status"] == "succeeded" and child["result"]["judgeResult"]["score"]["score"] == 0.0
 
 
 def test_a_late_regression_fails_the_final_interval_after_earlier_passes(store):
@@ -230,3 +232,41 @@ def test_a_metric_that_cannot_be_read_ends_the_analysis_with_the_reason(store):
     verdict = service.verdict(analysis_id)
     assert verdict["verdict"] == "fail" and verdict["score"] == 0.0
     assert any("limit" in reason for reason in verdict["reasons"])
+
+
+def test_an_unreadable_stored_analysis_is_left_aside_and_the_others_still_run(store):
+    _seed(store, 10, regression_from_minute=None)
+    clock = Clock(T0)
+    service = _service(store, clock)
+    waiting = service.start_standalone(CONFIG, _request(10, 5, real_time=True), {})
+    store.put_document("canary_analysis", "0-broken", "{not json", 1)
+    store.put_document("canary_analysis", "0-null", "null", 1)
+    raw = service.runner.get(waiting).to_json()
+    store.put_document("canary_analysis", "0-newer", json.dumps({**raw, "id": "0-newer", "addedLater": 1}), 1)
+
+    restarted = _service(store, clock)  # starts despite them
+    assert restarted.verdict("0-broken") is None
+    assert restarted.verdict("0-newer")["verdict"] == "running"  # a key it does not know is ignored
+    assert {a["id"] for a in restarted.recent(10)} == {waiting, "0-newer"}
+    clock.ms = T0 + 10 * MINUTE + SETTLE
+    restarted.runner.step()
+    assert restarted.verdict(waiting)["verdict"] == "pass"
+
+
+def test_a_single_execution_waiting_for_its_window_says_running(store):
+    clock = Clock(T0)
+    service = _service(store, clock)
+    window = {"start": iso(T0), "end": iso(T0 + 5 * MINUTE)}
+    pair = {
+        "controlScope": {"scope": "drm-v1", **window},
+        "experimentScope": {"scope": "drm-v2-canary", **window},
+    }
+    execution = service.start_canary(
+        CONFIG, {"scopes": {"default": pair}, "thresholds": {"pass": 75, "marginal": 50}}, {}
+    )
+    status = service.canary_status(execution)
+    assert (status["status"], status["complete"], status["stageStatus"]) == (
+        "running",
+        False,
+        {"judge": "running"},
+    )

@@ -530,12 +530,14 @@ def test_a_regressed_standalone_analysis_stops_at_the_first_interval(server, reg
     assert result["canaryScores"] == [0.0]
     assert result["canaryScoreMessage"] == "Final canary score 0.0 is not above the marginal score threshold."
     [execution] = result["canaryExecutionResults"]
-    assert execution["executionStatus"] == "TERMINAL"
+    # As in Kayenta: the judgement itself succeeded; its run stage stopped the analysis.
+    assert execution["executionStatus"] == "SUCCEEDED" and "exception" not in execution
+    assert "exception" not in status
     assert execution["judgementEndTimeMillis"] == REGRESSED.start_ms + 10 * MINUTE_MS
     latency = {r["name"]: r for r in execution["result"]["judgeResult"]["results"]}["latency"]
     assert latency["classification"] == "High"
     runs = [s for s in status["stageStatus"] if s["type"] == "runCanary"]
-    assert [s["status"] for s in runs] == ["TERMINAL", "NOT_STARTED", "NOT_STARTED"]
+    assert [s["status"] for s in runs] == ["TERMINAL"]  # the stages never started are dropped
 
 
 @pytest.mark.parametrize(
@@ -895,7 +897,7 @@ def test_a_control_offset_out_of_the_years_is_a_400(server):
         f"{server.url}/standalone_canary_analysis",
         json={"canaryConfig": config(), "executionRequest": request},
     )
-    kayenta_problem(answer, 400, "executionRequest.scopes[0].controlOffsetInMinutes", "1970")
+    kayenta_problem(answer, 400, "executionRequest.scopes[0].controlOffsetInMinutes", "at most")
 
 
 def test_kayenta_s_message_is_its_reason_without_our_field_prefix(server):
@@ -915,3 +917,63 @@ def test_a_stored_config_with_judge_and_kayenta_problems_lists_them_all(server):
 def test_the_canary_duration_is_the_window_s_length(server):
     status = run_canary(server, {"canaryConfig": config(), "executionRequest": canary_request(CLEAN)})
     assert status["result"]["canaryDuration"] == "PT30M"
+
+
+@pytest.mark.parametrize(
+    ("path", "change", "field"),
+    [
+        ("/canary", lambda b: b.update(canaryConfig="abc"), "canaryConfig"),
+        ("/standalone_canary_analysis", lambda b: b.update(canaryConfig=5), "canaryConfig"),
+        (
+            "/standalone_canary_analysis",
+            lambda b: b["executionRequest"].update(lifetimeDurationMins=1e305),
+            "executionRequest.lifetimeDurationMins",
+        ),
+        (
+            "/standalone_canary_analysis",
+            lambda b: b["executionRequest"].update(analysisIntervalMins=1e305),
+            "executionRequest.analysisIntervalMins",
+        ),
+        (
+            "/standalone_canary_analysis",
+            lambda b: b["executionRequest"]["scopes"][0].update(step=1e306),
+            "executionRequest.scopes[0].step",
+        ),
+        (
+            "/standalone_canary_analysis",
+            lambda b: b["executionRequest"]["scopes"][0].update(extendedScopeParams={"type": []}),
+            "executionRequest.scopes[0].extendedScopeParams.type",
+        ),
+        (
+            "/standalone_canary_analysis",
+            lambda b: b["executionRequest"]["scopes"][0].update(extendedScopeParams={"tagKey": "a\\"}),
+            "executionRequest.scopes[0].extendedScopeParams.tagKey",
+        ),
+        (
+            "/standalone_canary_analysis",
+            lambda b: b["executionRequest"].update(scopes=b["executionRequest"]["scopes"] * 21),
+            "executionRequest.scopes",
+        ),
+        (
+            "/canary",
+            lambda b: b["executionRequest"]["scopes"]["default"]["controlScope"].update(step=1e306),
+            "executionRequest.scopes.default.controlScope.step",
+        ),
+    ],
+    ids=[
+        "config-a-string",
+        "config-a-number",
+        "huge-lifetime",
+        "huge-interval",
+        "huge-step",
+        "scope-type-a-list",
+        "tag-key-backslash",
+        "too-many-scopes",
+        "canary-huge-step",
+    ],
+)
+def test_odd_values_are_400s_naming_the_field_never_500s(server, path, change, field):
+    request = canary_request(CLEAN) if path == "/canary" else standalone_request(CLEAN)
+    body = {"canaryConfig": config(), "executionRequest": request}
+    change(body)
+    kayenta_problem(httpx.post(f"{server.url}{path}", json=body), 400, field)
