@@ -30,6 +30,7 @@ __all__ = ["add_canary_parser", "canary"]
 
 EXIT = {"pass": 0, "fail": 1, "marginal": 3}
 TROUBLE = 4
+TRANSIENT_RETRIES = 10  # polls in a row that may fail (unreachable, 5xx) while waiting
 # What a server answering nonsense (a proxy's HTML page, a JSON list) raises on the way.
 NONSENSE = (ValueError, KeyError, TypeError, AttributeError)
 
@@ -111,6 +112,14 @@ def request_body(args: argparse.Namespace, config: dict[str, Any]) -> dict[str, 
     return {"canaryConfig": config, "executionRequest": request}
 
 
+def _poll(client: httpx.Client, path: str) -> httpx.Response | None:
+    """One GET; None when the server could not be reached."""
+    try:
+        return client.get(path)
+    except httpx.TransportError:
+        return None
+
+
 def _server(args: argparse.Namespace) -> str:
     return (resolve(args.server, SERVER_URL_ENV, DEFAULT_SERVER_URL) or DEFAULT_SERVER_URL).rstrip("/")
 
@@ -157,11 +166,24 @@ def run(args: argparse.Namespace) -> int:
             print(f"analysis {analysis_id}: {server}/standalone_canary_analysis/{analysis_id}", flush=True)
             if not args.wait:
                 return 0
+            misses = 0
             while True:
-                answer = client.get(f"/api/v1/canary/analyses/{analysis_id}/verdict")
-                if answer.status_code != 200:
-                    return _complain(answer)
-                verdict = answer.json()
+                polled = _poll(client, f"/api/v1/canary/analyses/{analysis_id}/verdict")
+                if polled is None or polled.status_code >= 500:
+                    # A restart or a blip during a long wait is not the end: the analysis is
+                    # kept by the server and resumes; give up only after several in a row.
+                    misses += 1
+                    if misses > TRANSIENT_RETRIES:
+                        print(
+                            f"watchfloor canary run: {server} did not answer {misses} times", file=sys.stderr
+                        )
+                        return TROUBLE
+                    time.sleep(args.poll)
+                    continue
+                misses = 0
+                if polled.status_code != 200:
+                    return _complain(polled)
+                verdict = polled.json()
                 if verdict["verdict"] != "running":
                     return _show(verdict)
                 time.sleep(args.poll)
