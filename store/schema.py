@@ -76,6 +76,27 @@ MIGRATIONS: tuple[tuple[int, str, str], ...] = (
         );
         """,
     ),
+    (
+        4,
+        "the notification outbox: every page and webhook written before it is sent",
+        """
+        CREATE SEQUENCE notifications_seq;
+        CREATE TABLE notifications (
+            id BIGINT PRIMARY KEY DEFAULT nextval('notifications_seq'),
+            channel VARCHAR NOT NULL,          -- which sender delivers it (pagerduty, …)
+            dedup_key VARCHAR,                 -- the alert it acts on, when it has one
+            payload VARCHAR NOT NULL,          -- the JSON body, without credentials
+            status VARCHAR NOT NULL,           -- pending, sent, failed
+            attempts INTEGER NOT NULL,
+            next_attempt_ms BIGINT NOT NULL,
+            last_status INTEGER,               -- the last HTTP status answered, if any
+            last_error VARCHAR,
+            created_ms BIGINT NOT NULL,
+            sent_ms BIGINT
+        );
+        CREATE INDEX notifications_due ON notifications (status, next_attempt_ms);
+        """,
+    ),
 )
 
 
