@@ -56,6 +56,8 @@ class Sender(Protocol):
 
     def send(self, payload: Mapping[str, Any]) -> SendResult: ...
 
+    def close(self) -> None: ...
+
 
 class OutboxStore(Protocol):
     def enqueue_notification(self, channel: str, payload: str, dedup_key: str | None, now_ms: int) -> int: ...
@@ -199,6 +201,11 @@ class Deliverer:
             sent_ms=sent_ms,
             attempted=attempted,
         )
+
+    def close(self) -> None:
+        """Let the senders' connections go (what is pending stays in the store)."""
+        for sender in self._senders.values():
+            sender.close()
 
     async def run(self, interval_s: float = 1.0) -> None:
         """The delivery loop: a pass every ``interval_s`` or as soon as something is enqueued."""

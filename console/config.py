@@ -64,6 +64,9 @@ class ServerConfig:
     # through the API are kept in the store either way.
     slo_dir: Path | None = None
     slo_refresh_s: float = 30.0  # how often every SLO is evaluated in the background
+    # PagerDuty Events API v2: paging is on when a routing key is set. The key is a secret.
+    pagerduty_url: str = "https://events.pagerduty.com"
+    pagerduty_routing_key: str | None = field(default=None, repr=False)
 
     @property
     def database(self) -> Path:
@@ -79,6 +82,8 @@ class ServerConfig:
         shown = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
         shown["api_token"] = "***" if self.api_token else None
         shown["es_pull_api_key"] = "***" if self.es_pull_api_key else None
+        shown["pagerduty_routing_key"] = "***" if self.pagerduty_routing_key else None
+        shown["pagerduty_url"] = redact_url(self.pagerduty_url)
         shown["es_pull_url"] = None if self.es_pull_url is None else redact_url(self.es_pull_url)
         shown["es_pull_indices"] = list(self.es_pull_indices)
         shown["data_dir"] = str(self.data_dir)
@@ -162,8 +167,9 @@ def load_config(
         settings["targets"] = _targets(values["targets"])
     if "retention" in values:
         settings["retention"] = _retention(values["retention"])
-    if settings.get("api_token") == "":
-        settings["api_token"] = None  # an empty token would demand "Bearer " and show as unset
+    for secret in ("api_token", "pagerduty_routing_key"):
+        if settings.get(secret) == "":
+            settings[secret] = None  # an empty secret would be sent (or demanded) and show as unset
     config = ServerConfig(**settings)
     _check(config)
     return config
@@ -213,5 +219,11 @@ def _check(config: ServerConfig) -> None:
     for name in ("scrape_timeout_s", "es_pull_interval_s", "slo_refresh_s"):
         if not getattr(config, name) > 0:
             raise ConfigError(f"{name}: must be more than 0")
+    if not config.pagerduty_url.startswith(("http://", "https://")):
+        raise ConfigError("pagerduty_url: must be an http:// or https:// URL")
+    key = config.pagerduty_routing_key
+    if key is not None and len(key) != 32:
+        # Said without the key: a secret is never echoed, not even a wrong one.
+        raise ConfigError(f"pagerduty_routing_key: must be 32 characters (it has {len(key)})")
     if config.es_pull_lag_s < 0:
         raise ConfigError("es_pull_lag_s: must not be negative")

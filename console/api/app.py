@@ -22,6 +22,8 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.exposition import choose_encoder
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from alerting.delivery import Deliverer, Sender
+from alerting.pagerduty import CHANGE, EVENTS, PagerDutySender
 from canary.analysis import Analysis
 from canary.change_events import change_event
 from canary.config_store import ConfigStore
@@ -38,6 +40,7 @@ from collectors.write_queue import QueueFull, WriteQueue
 from console.api.atlas import atlas_router
 from console.api.canary import canary_router
 from console.api.kayenta import kayenta_router
+from console.api.notifications import notifications_router
 from console.api.reads import read_router
 from console.api.slos import slo_router
 from console.config import ServerConfig
@@ -112,6 +115,8 @@ class Server:
         self.slos = self._build_slo_service(slo_files)
         self._loops.append(self._refresh_slos)
         self.change_event_senders: list[Callable[[dict[str, Any]], None]] = []
+        self.outbox = self._build_outbox()
+        self._loops.append(self.outbox.run)
         self.canary = self._build_canary_service()
         self._loops.append(self.canary.runner.run)
         self.app = self._build_app()
@@ -148,11 +153,25 @@ class Server:
             clock=self.clock,
         )
 
+    def _build_outbox(self) -> Deliverer:
+        """The notification outbox and its senders; PagerDuty when a routing key is set."""
+        config = self.config
+        senders: dict[str, Sender] = {}
+        if config.pagerduty_routing_key:
+            key = config.pagerduty_routing_key
+            senders[EVENTS] = PagerDutySender(config.pagerduty_url, key)
+            senders[CHANGE] = PagerDutySender(config.pagerduty_url, key, change=True)
+            self.change_event_senders.append(self._page_change)
+        return Deliverer(self.store, senders, clock=self.clock)
+
+    def _page_change(self, event: dict[str, Any]) -> None:
+        self.outbox.enqueue(CHANGE, event)
+
     def _canary_finished(self, analysis: Analysis) -> None:
         """Each finished analysis becomes a PagerDuty change event for every sender installed.
 
-        The alerting package installs its outbox here (``change_event_senders``); until then
-        the event is only logged.
+        With PagerDuty configured the outbox is one of them: the event is committed to the
+        store before it is sent, so it survives a restart.
         """
         event = change_event(analysis, f"http://{self.config.host}:{self.config.port}")
         _log.info("canary change event: %s", event["payload"]["summary"])
@@ -236,6 +255,7 @@ class Server:
             await asyncio.to_thread(self.write_queue.close)
             if self.es_puller is not None:
                 self.es_puller.close()
+            self.outbox.close()
             self.store.close()
             _log.info("stopped: everything acknowledged is committed")
 
@@ -269,6 +289,7 @@ class Server:
         app.include_router(read_router(self.store, self.config.step_ms, self.clock))
         app.include_router(slo_router(self.slos))
         app.include_router(canary_router(self.canary))
+        app.include_router(notifications_router(self.store))
         app.include_router(kayenta_router(self.canary))
         limits = Limits(max_series=self.config.graph_max_series, max_points=self.config.graph_max_points)
         app.include_router(

@@ -34,6 +34,9 @@ class Scripted:
         self.got.append(dict(payload))
         return self.results.pop(0) if len(self.results) > 1 else self.results[0]
 
+    def close(self):
+        pass
+
 
 @pytest.fixture
 def store(tmp_path):
