@@ -56,7 +56,9 @@ class DocumentsMixin:
         """The document ``kind``/``name``, or None."""
         row = (
             self.cursor()
-            .execute("SELECT kind, name, body, updated_ms FROM documents WHERE kind = ? AND name = ?", [kind, name])
+            .execute(
+                "SELECT kind, name, body, updated_ms FROM documents WHERE kind = ? AND name = ?", [kind, name]
+            )
             .fetchone()
         )
         return None if row is None else Document(*row)
