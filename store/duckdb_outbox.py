@@ -1,4 +1,6 @@
-"""The notification outbox (a mixin of the store): written before sending, updated after.
+"""The notification outbox and the alert history (a mixin of the store).
+
+Outbox: written before sending, updated after.
 
 A notification is inserted ``pending`` in its own transaction before any attempt to send
 it, so a crash between deciding to page and paging loses nothing: the delivery loop finds
@@ -120,3 +122,26 @@ class OutboxMixin:
             .fetchall()
         )
         return [Notification(*row) for row in rows]
+
+    def record_alert_transition(
+        self, fingerprint: str, transition: str, value: float | None, labels: str, ts_ms: int
+    ) -> None:
+        """One state change of an alert, for its history."""
+        with self._write_lock:
+            self._connection.execute(
+                "INSERT INTO alert_history VALUES (?, ?, ?, ?, ?)",
+                [ts_ms, fingerprint, transition, value, labels],
+            )
+
+    def alert_history(self, fingerprint: str, limit: int = 100) -> list[tuple[int, str, float | None]]:
+        """(time, transition, value) of an alert's state changes, newest first."""
+        rows = (
+            self.cursor()
+            .execute(
+                "SELECT ts_ms, transition, value FROM alert_history WHERE fingerprint = ? "
+                "ORDER BY ts_ms DESC, transition LIMIT ?",
+                [fingerprint, limit],
+            )
+            .fetchall()
+        )
+        return [(int(r[0]), str(r[1]), r[2]) for r in rows]

@@ -97,6 +97,20 @@ MIGRATIONS: tuple[tuple[int, str, str], ...] = (
         CREATE INDEX notifications_due ON notifications (status, next_attempt_ms);
         """,
     ),
+    (
+        5,
+        "alert history: every state change of every alert",
+        """
+        CREATE TABLE alert_history (
+            ts_ms BIGINT NOT NULL,
+            fingerprint VARCHAR NOT NULL,
+            transition VARCHAR NOT NULL,       -- pending, firing, resolved, inactive, acknowledged
+            value DOUBLE,
+            labels VARCHAR NOT NULL            -- JSON, as the alert had them
+        );
+        CREATE INDEX alert_history_by_alert ON alert_history (fingerprint, ts_ms);
+        """,
+    ),
 )
 
 

@@ -1,0 +1,216 @@
+"""The alert evaluator: rules → samples → alert states → pages, every interval, with an injectable clock.
+
+Each evaluation asks every rule for its samples, moves each alert's state
+(:func:`alerting.model.advance`), applies inhibition (of the firing alerts sharing an
+inhibition group only the lowest rank pages), and turns what changed into PagerDuty
+events through the outbox: a trigger when an alert starts firing uninhibited (or its
+inhibitor stops), a resolve when a paged alert resolves, never a second trigger for an
+alert already paged. A rule that fails leaves its alerts as they were: an evaluation
+error must not resolve a page. Alerts are kept in the store (documents of kind ``alert``)
+and every state change in ``alert_history``, so a restart neither pages again nor forgets.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
+
+from alerting.delivery import Deliverer
+from alerting.model import Alert, AlertSample, advance, fingerprint
+from alerting.pagerduty import EVENTS, SEVERITIES, alert_event
+from alerting.rules import Rule
+from store.duckdb_documents import Document
+
+__all__ = ["ALERT_KIND", "AlertEngine"]
+
+ALERT_KIND = "alert"
+_log = logging.getLogger("watchfloor.alerts")
+PAGERDUTY_SEVERITY = {"page": "critical", "ticket": "warning"}
+
+
+class AlertStore(Protocol):
+    def put_document(self, kind: str, name: str, body: str, updated_ms: int) -> None: ...
+
+    def documents(self, kind: str) -> list[Document]: ...
+
+    def record_alert_transition(
+        self, fingerprint: str, transition: str, value: float | None, labels: str, ts_ms: int
+    ) -> None: ...
+
+
+def dedup_key(alert: Alert) -> str:
+    return f"watchfloor/{alert.fingerprint}"
+
+
+def pagerduty_severity(severity: str) -> str:
+    """A tier's severity as PagerDuty's: page → critical, ticket → warning; unknown → error."""
+    mapped = PAGERDUTY_SEVERITY.get(severity, severity)
+    return mapped if mapped in SEVERITIES else "error"
+
+
+class AlertEngine:
+    """Keeps every alert's state and pages through the outbox."""
+
+    def __init__(
+        self,
+        rules: Sequence[Rule],
+        store: AlertStore,
+        outbox: Deliverer,
+        *,
+        clock: Callable[[], float] = time.time,
+        console_url: str | None = None,
+    ) -> None:
+        self.rules = list(rules)
+        self._store = store
+        self._outbox = outbox
+        self._clock = clock
+        self._console_url = console_url
+        self._lock = threading.Lock()
+        self._alerts: dict[str, Alert] = {}
+        self._paged: set[str] = set()  # fingerprints with a trigger sent and no resolve yet
+        for document in store.documents(ALERT_KIND):
+            try:
+                raw = json.loads(document.body)
+                paged = bool(raw.pop("paged", False))
+                inhibition = raw.pop("inhibition", None)
+                alert = Alert(**raw, inhibition=tuple(inhibition) if inhibition else None)
+            except (ValueError, TypeError):
+                _log.exception("alert %s cannot be read; left as it is", document.name)
+                continue
+            self._alerts[alert.fingerprint] = alert
+            if paged:
+                self._paged.add(alert.fingerprint)
+
+    def alerts(self) -> list[Alert]:
+        """Copies of every alert known, firing first, then by severity and name."""
+        with self._lock:
+            found = [dataclasses.replace(a, labels=dict(a.labels)) for a in self._alerts.values()]
+        order = {"firing": 0, "pending": 1, "resolved": 2, "inactive": 3}
+        return sorted(found, key=lambda a: (order.get(a.state, 9), a.severity, a.labels.get("alertname", "")))
+
+    def alert(self, alert_fingerprint: str) -> Alert | None:
+        with self._lock:
+            found = self._alerts.get(alert_fingerprint)
+            return None if found is None else dataclasses.replace(found)
+
+    def evaluate(self) -> list[tuple[str, str]]:
+        """One evaluation of every rule; answers the (fingerprint, transition) pairs made."""
+        now_ms = int(self._clock() * 1000)
+        samples: dict[str, tuple[str, AlertSample]] = {}
+        failed: set[str] = set()
+        for rule in self.rules:
+            try:
+                for sample in rule.samples(now_ms):
+                    samples[fingerprint(sample.labels)] = (rule.name, sample)
+            except Exception:  # one broken rule must not silence the others, nor resolve its own
+                _log.exception("alert rule %s failed", rule.name)
+                failed.add(rule.name)
+        with self._lock:
+            changes = self._advance_all(samples, failed, now_ms)
+            self._inhibit_and_page(now_ms)
+            for alert_fingerprint, transition in changes:
+                alert = self._alerts[alert_fingerprint]
+                self._store.record_alert_transition(
+                    alert_fingerprint, transition, alert.value, json.dumps(alert.labels), now_ms
+                )
+            for alert in self._alerts.values():
+                self._save(alert)
+        return changes
+
+    def _advance_all(
+        self, samples: dict[str, tuple[str, AlertSample]], failed: set[str], now_ms: int
+    ) -> list[tuple[str, str]]:
+        changes = []
+        for alert_fingerprint, (rule, sample) in samples.items():
+            alert = self._alerts.get(alert_fingerprint)
+            if alert is None:
+                if not sample.active:
+                    continue  # an alert is only kept once it has held
+                alert = Alert(alert_fingerprint, rule, dict(sample.labels), dict(sample.annotations))
+                self._alerts[alert_fingerprint] = alert
+            alert.inhibition = sample.inhibition
+            transition = advance(alert, sample, now_ms)
+            if transition:
+                changes.append((alert_fingerprint, transition))
+        for alert_fingerprint, alert in self._alerts.items():
+            if alert_fingerprint in samples or alert.rule in failed:
+                continue
+            transition = advance(alert, None, now_ms)  # its rule no longer reports it: it stopped
+            if transition:
+                changes.append((alert_fingerprint, transition))
+        return changes
+
+    def _inhibit_and_page(self, now_ms: int) -> None:
+        leaders: dict[str, Alert] = {}
+        for alert in self._alerts.values():
+            if alert.state == "firing" and alert.inhibition is not None:
+                group, rank = alert.inhibition
+                if group not in leaders or rank < (leaders[group].inhibition or ("", rank))[1]:
+                    leaders[group] = alert
+        for alert in self._alerts.values():
+            leader = leaders.get(alert.inhibition[0]) if alert.inhibition else None
+            inhibited = alert.state == "firing" and leader is not None and leader is not alert
+            alert.inhibited_by = leader.fingerprint if inhibited and leader is not None else None
+            paged = alert.fingerprint in self._paged
+            if alert.state == "firing" and not inhibited and not paged:
+                self._page(alert, "trigger")
+                self._paged.add(alert.fingerprint)
+            elif paged and (alert.state != "firing" or inhibited):
+                self._page(alert, "resolve")
+                self._paged.discard(alert.fingerprint)
+
+    def _page(self, alert: Alert, action: str) -> None:
+        if EVENTS not in self._outbox.channels:
+            return
+        links = []
+        if self._console_url:
+            href = f"{self._console_url.rstrip('/')}/api/v1/alerts/{alert.fingerprint}"
+            links.append({"href": href, "text": "Alert in Watchfloor"})
+        event = alert_event(
+            action,
+            dedup_key(alert),
+            summary=alert.annotations.get("summary") or alert.labels.get("alertname", alert.rule),
+            source=f"watchfloor/{alert.labels.get('service') or alert.rule}",
+            severity=pagerduty_severity(alert.severity),
+            component=alert.labels.get("service") or None,
+            group=alert.labels.get("slo") or None,
+            event_class=alert.labels.get("alertname"),
+            custom_details={"labels": alert.labels, "annotations": alert.annotations, "value": alert.value},
+            links=links,
+        )
+        self._outbox.enqueue(EVENTS, event, dedup_key(alert))
+
+    def acknowledge(self, alert_fingerprint: str, by: str) -> Alert | None:
+        """Mark a firing alert acknowledged (and PagerDuty's incident, when it was paged)."""
+        now_ms = int(self._clock() * 1000)
+        with self._lock:
+            alert = self._alerts.get(alert_fingerprint)
+            if alert is None:
+                return None
+            alert.acknowledged_by, alert.acknowledged_ms = by, now_ms
+            if alert.fingerprint in self._paged and EVENTS in self._outbox.channels:
+                self._outbox.enqueue(EVENTS, alert_event("acknowledge", dedup_key(alert)), dedup_key(alert))
+            self._store.record_alert_transition(
+                alert.fingerprint, "acknowledged", alert.value, json.dumps(alert.labels), now_ms
+            )
+            self._save(alert)
+            return dataclasses.replace(alert)
+
+    def _save(self, alert: Alert) -> None:
+        body: dict[str, Any] = {**dataclasses.asdict(alert), "paged": alert.fingerprint in self._paged}
+        self._store.put_document(ALERT_KIND, alert.fingerprint, json.dumps(body), alert.updated_ms)
+
+    async def run(self, interval_s: float) -> None:
+        """Evaluate every ``interval_s`` seconds, off the event loop."""
+        while True:
+            try:
+                await asyncio.to_thread(self.evaluate)
+            except Exception:  # the loop must outlive one bad evaluation
+                _log.exception("alert evaluation failed")
+            await asyncio.sleep(interval_s)
