@@ -67,6 +67,7 @@ class ServerConfig:
     # PagerDuty Events API v2: paging is on when a routing key is set. The key is a secret.
     pagerduty_url: str = "https://events.pagerduty.com"
     pagerduty_routing_key: str | None = field(default=None, repr=False)
+    alert_eval_interval_s: float = 30.0  # how often every alert rule is evaluated
 
     @property
     def database(self) -> Path:
@@ -216,7 +217,7 @@ def _check(config: ServerConfig) -> None:
             raise ConfigError(f"{name}: must be at least 1")
     if config.slo_dir is not None and not config.slo_dir.is_dir():
         raise ConfigError(f"slo_dir: {config.slo_dir} is not a directory")
-    for name in ("scrape_timeout_s", "es_pull_interval_s", "slo_refresh_s"):
+    for name in ("scrape_timeout_s", "es_pull_interval_s", "slo_refresh_s", "alert_eval_interval_s"):
         if not getattr(config, name) > 0:
             raise ConfigError(f"{name}: must be more than 0")
     if not config.pagerduty_url.startswith(("http://", "https://")):

@@ -23,7 +23,9 @@ from prometheus_client.exposition import choose_encoder
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from alerting.delivery import Deliverer, Sender
+from alerting.engine import AlertEngine
 from alerting.pagerduty import CHANGE, EVENTS, PagerDutySender
+from alerting.rules import SLOBurnRule
 from canary.analysis import Analysis
 from canary.change_events import change_event
 from canary.config_store import ConfigStore
@@ -37,6 +39,7 @@ from collectors.scraper import Scraper, Target, fleet_targets
 from collectors.span_metrics import SpanMetrics
 from collectors.urls import redact_url
 from collectors.write_queue import QueueFull, WriteQueue
+from console.api.alerts import alerts_router
 from console.api.atlas import atlas_router
 from console.api.canary import canary_router
 from console.api.kayenta import kayenta_router
@@ -118,6 +121,15 @@ class Server:
         self.outbox = self._build_outbox()
         self._loops.append(self.outbox.run)
         self.canary = self._build_canary_service()
+        self.alerts = AlertEngine(
+            [SLOBurnRule(self.slos)],
+            self.store,
+            self.outbox,
+            clock=clock,
+            console_url=f"http://{config.host}:{config.port}",
+        )
+        interval_s = config.alert_eval_interval_s
+        self._loops.append(lambda: self.alerts.run(interval_s))
         self._loops.append(self.canary.runner.run)
         self.app = self._build_app()
 
@@ -290,6 +302,7 @@ class Server:
         app.include_router(slo_router(self.slos))
         app.include_router(canary_router(self.canary))
         app.include_router(notifications_router(self.store))
+        app.include_router(alerts_router(self.alerts, self.store))
         app.include_router(kayenta_router(self.canary))
         limits = Limits(max_series=self.config.graph_max_series, max_points=self.config.graph_max_points)
         app.include_router(
