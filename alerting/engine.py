@@ -25,6 +25,7 @@ from alerting.delivery import Deliverer
 from alerting.model import Alert, AlertSample, advance, fingerprint
 from alerting.pagerduty import EVENTS, SEVERITIES, alert_event
 from alerting.rules import Rule
+from alerting.silences import Silence
 from store.duckdb_documents import Document
 
 __all__ = ["ALERT_KIND", "AlertEngine"]
@@ -32,6 +33,7 @@ __all__ = ["ALERT_KIND", "AlertEngine"]
 ALERT_KIND = "alert"
 _log = logging.getLogger("watchfloor.alerts")
 PAGERDUTY_SEVERITY = {"page": "critical", "ticket": "warning"}
+_ALERT_FIELDS = {f.name for f in dataclasses.fields(Alert)}
 
 
 class AlertStore(Protocol):
@@ -65,8 +67,10 @@ class AlertEngine:
         *,
         clock: Callable[[], float] = time.time,
         console_url: str | None = None,
+        silences: Callable[[], Sequence[Silence]] = tuple,
     ) -> None:
         self.rules = list(rules)
+        self._silences = silences
         self._store = store
         self._outbox = outbox
         self._clock = clock
@@ -78,6 +82,7 @@ class AlertEngine:
             try:
                 raw = json.loads(document.body)
                 paged = bool(raw.pop("paged", False))
+                raw = {k: v for k, v in raw.items() if k in _ALERT_FIELDS}
                 inhibition = raw.pop("inhibition", None)
                 alert = Alert(**raw, inhibition=tuple(inhibition) if inhibition else None)
             except (ValueError, TypeError):
@@ -147,6 +152,11 @@ class AlertEngine:
         return changes
 
     def _inhibit_and_page(self, now_ms: int) -> None:
+        try:
+            silences = [s for s in self._silences() if s.active(now_ms)]
+        except Exception:  # silences that cannot be read silence nothing; paging goes on
+            _log.exception("reading silences failed")
+            silences = []
         leaders: dict[str, Alert] = {}
         for alert in self._alerts.values():
             if alert.state == "firing" and alert.inhibition is not None:
@@ -157,8 +167,11 @@ class AlertEngine:
             leader = leaders.get(alert.inhibition[0]) if alert.inhibition else None
             inhibited = alert.state == "firing" and leader is not None and leader is not alert
             alert.inhibited_by = leader.fingerprint if inhibited and leader is not None else None
+            silence = next((s for s in silences if s.matches(alert.labels)), None)
+            alert.silenced_by = None if silence is None else silence.id
             paged = alert.fingerprint in self._paged
-            if alert.state == "firing" and not inhibited and not paged:
+            # A silence holds a new page back; one already sent stays open until it resolves.
+            if alert.state == "firing" and not inhibited and not paged and silence is None:
                 self._page(alert, "trigger")
                 self._paged.add(alert.fingerprint)
             elif paged and (alert.state != "firing" or inhibited):

@@ -56,6 +56,7 @@ class Alert:
     acknowledged_ms: int | None = None
     inhibited_by: str | None = None  # the fingerprint of the alert that holds this one's page back
     inhibition: tuple[str, int] | None = None
+    silenced_by: str | None = None  # the id of the silence that holds this one's page back
 
     @property
     def severity(self) -> str:

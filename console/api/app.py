@@ -26,6 +26,7 @@ from alerting.delivery import Deliverer, Sender
 from alerting.engine import AlertEngine
 from alerting.pagerduty import CHANGE, EVENTS, PagerDutySender
 from alerting.rules import SLOBurnRule
+from alerting.silences import SilenceBook
 from canary.analysis import Analysis
 from canary.change_events import change_event
 from canary.config_store import ConfigStore
@@ -45,6 +46,7 @@ from console.api.canary import canary_router
 from console.api.kayenta import kayenta_router
 from console.api.notifications import notifications_router
 from console.api.reads import read_router
+from console.api.silences import silences_router
 from console.api.slos import slo_router
 from console.config import ServerConfig
 from sample_services.errors import error_response, install_error_handlers
@@ -121,12 +123,14 @@ class Server:
         self.outbox = self._build_outbox()
         self._loops.append(self.outbox.run)
         self.canary = self._build_canary_service()
+        self.silences = SilenceBook(self.store, clock)
         self.alerts = AlertEngine(
             [SLOBurnRule(self.slos)],
             self.store,
             self.outbox,
             clock=clock,
             console_url=f"http://{config.host}:{config.port}",
+            silences=self.silences.all,
         )
         interval_s = config.alert_eval_interval_s
         self._loops.append(lambda: self.alerts.run(interval_s))
@@ -303,6 +307,7 @@ class Server:
         app.include_router(canary_router(self.canary))
         app.include_router(notifications_router(self.store))
         app.include_router(alerts_router(self.alerts, self.store))
+        app.include_router(silences_router(self.silences, self.clock))
         app.include_router(kayenta_router(self.canary))
         limits = Limits(max_series=self.config.graph_max_series, max_points=self.config.graph_max_points)
         app.include_router(
