@@ -26,6 +26,7 @@ from alerting.model import Alert, AlertSample, advance, fingerprint
 from alerting.pagerduty import EVENTS, SEVERITIES, alert_event
 from alerting.rules import Rule
 from alerting.silences import Silence
+from alerting.webhooks import webhook_message
 from store.duckdb_documents import Document
 
 __all__ = ["ALERT_KIND", "AlertEngine"]
@@ -179,6 +180,13 @@ class AlertEngine:
                 self._paged.discard(alert.fingerprint)
 
     def _page(self, alert: Alert, action: str) -> None:
+        """Tell every receiver: PagerDuty (trigger, resolve), and the webhooks of real changes."""
+        for channel in sorted(self._outbox.channels):
+            if not channel.startswith("webhook:") or (action == "resolve" and alert.state == "firing"):
+                continue  # a page taken back because of inhibition is no change for a webhook
+            message = webhook_message(alert, external_url=self._console_url)
+            # Each receiver keeps its own order: one slow receiver must not hold up PagerDuty.
+            self._outbox.enqueue(channel, message, f"{dedup_key(alert)}@{channel}")
         if EVENTS not in self._outbox.channels:
             return
         links = []

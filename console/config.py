@@ -68,6 +68,8 @@ class ServerConfig:
     pagerduty_url: str = "https://events.pagerduty.com"
     pagerduty_routing_key: str | None = field(default=None, repr=False)
     alert_eval_interval_s: float = 30.0  # how often every alert rule is evaluated
+    # Alertmanager-format (version 4) webhooks for any receiver; URLs may carry credentials.
+    webhook_urls: tuple[str, ...] = field(default=(), repr=False)
 
     @property
     def database(self) -> Path:
@@ -85,6 +87,7 @@ class ServerConfig:
         shown["es_pull_api_key"] = "***" if self.es_pull_api_key else None
         shown["pagerduty_routing_key"] = "***" if self.pagerduty_routing_key else None
         shown["pagerduty_url"] = redact_url(self.pagerduty_url)
+        shown["webhook_urls"] = [redact_url(u) for u in self.webhook_urls]
         shown["es_pull_url"] = None if self.es_pull_url is None else redact_url(self.es_pull_url)
         shown["es_pull_indices"] = list(self.es_pull_indices)
         shown["data_dir"] = str(self.data_dir)
@@ -220,6 +223,9 @@ def _check(config: ServerConfig) -> None:
     for name in ("scrape_timeout_s", "es_pull_interval_s", "slo_refresh_s", "alert_eval_interval_s"):
         if not getattr(config, name) > 0:
             raise ConfigError(f"{name}: must be more than 0")
+    for n, url in enumerate(config.webhook_urls):
+        if not url.startswith(("http://", "https://")):
+            raise ConfigError(f"webhook_urls[{n}]: must be an http:// or https:// URL")
     if not config.pagerduty_url.startswith(("http://", "https://")):
         raise ConfigError("pagerduty_url: must be an http:// or https:// URL")
     key = config.pagerduty_routing_key

@@ -27,6 +27,7 @@ from alerting.engine import AlertEngine
 from alerting.pagerduty import CHANGE, EVENTS, PagerDutySender
 from alerting.rules import SLOBurnRule
 from alerting.silences import SilenceBook
+from alerting.webhooks import WebhookSender, webhook_channel
 from canary.analysis import Analysis
 from canary.change_events import change_event
 from canary.config_store import ConfigStore
@@ -178,6 +179,8 @@ class Server:
             senders[EVENTS] = PagerDutySender(config.pagerduty_url, key)
             senders[CHANGE] = PagerDutySender(config.pagerduty_url, key, change=True)
             self.change_event_senders.append(self._page_change)
+        for index, url in enumerate(config.webhook_urls):
+            senders[webhook_channel(index)] = WebhookSender(url)
         return Deliverer(self.store, senders, clock=self.clock)
 
     def _page_change(self, event: dict[str, Any]) -> None:
