@@ -35,6 +35,10 @@ ALERT_KIND = "alert"
 _log = logging.getLogger("watchfloor.alerts")
 PAGERDUTY_SEVERITY = {"page": "critical", "ticket": "warning"}
 _ALERT_FIELDS = {f.name for f in dataclasses.fields(Alert)}
+EXTERNAL = frozenset({"alertmanager"})  # rules whose alerts are sent to us rather than evaluated
+# Alertmanager re-sends firing alerts at least every repeat_interval (4 h by default): one
+# not heard of for longer has been lost on the way, and resolves.
+EXTERNAL_TTL_MS = 4 * 3_600_000 + 15 * 60_000
 
 
 class AlertStore(Protocol):
@@ -147,6 +151,8 @@ class AlertEngine:
         for alert_fingerprint, alert in self._alerts.items():
             if alert_fingerprint in samples or alert.rule in failed:
                 continue
+            if alert.rule in EXTERNAL and now_ms - alert.updated_ms < EXTERNAL_TTL_MS:
+                continue  # sent to us, not evaluated here: it lasts until its sender resolves it
             transition = advance(alert, None, now_ms)  # its rule no longer reports it: it stopped
             if transition:
                 changes.append((alert_fingerprint, transition))
@@ -206,6 +212,47 @@ class AlertEngine:
             links=links,
         )
         self._outbox.enqueue(EVENTS, event, dedup_key(alert))
+
+    def ingest(self, source: str, samples: Sequence[AlertSample]) -> list[tuple[str, str]]:
+        """Alerts sent to us (Alertmanager's webhook): they join the list and page like ours."""
+        now_ms = int(self._clock() * 1000)
+        changes = []
+        with self._lock:
+            for sample in samples:
+                key = fingerprint(sample.labels)
+                alert = self._alerts.get(key)
+                if alert is None:
+                    if not sample.active:
+                        continue
+                    alert = self._alerts[key] = Alert(
+                        key, source, dict(sample.labels), dict(sample.annotations)
+                    )
+                transition = advance(alert, sample, now_ms)
+                if transition:
+                    changes.append((key, transition))
+                    self._store.record_alert_transition(
+                        key, transition, alert.value, json.dumps(alert.labels), now_ms
+                    )
+            self._inhibit_and_page(now_ms)
+            for alert in self._alerts.values():
+                self._save(alert)
+        return changes
+
+    def pagerduty_changed(self, incident_key: str, status: str, by: str | None) -> Alert | None:
+        """PagerDuty's word on an incident we opened (its webhook): shown on the alert."""
+        now_ms = int(self._clock() * 1000)
+        with self._lock:
+            alert = next((a for a in self._alerts.values() if dedup_key(a) == incident_key), None)
+            if alert is None:
+                return None
+            alert.pagerduty_status = status
+            if status == "acknowledged" and alert.acknowledged_by is None:
+                alert.acknowledged_by, alert.acknowledged_ms = by or "PagerDuty", now_ms
+            self._store.record_alert_transition(
+                alert.fingerprint, f"pagerduty_{status}", alert.value, json.dumps(alert.labels), now_ms
+            )
+            self._save(alert)
+            return dataclasses.replace(alert)
 
     def acknowledge(self, alert_fingerprint: str, by: str) -> Alert | None:
         """Mark a firing alert acknowledged (and PagerDuty's incident, when it was paged)."""

@@ -57,6 +57,7 @@ class Alert:
     inhibited_by: str | None = None  # the fingerprint of the alert that holds this one's page back
     inhibition: tuple[str, int] | None = None
     silenced_by: str | None = None  # the id of the silence that holds this one's page back
+    pagerduty_status: str | None = None  # triggered, acknowledged, resolved: from PagerDuty's webhook
 
     @property
     def severity(self) -> str:

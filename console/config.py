@@ -68,6 +68,8 @@ class ServerConfig:
     pagerduty_url: str = "https://events.pagerduty.com"
     pagerduty_routing_key: str | None = field(default=None, repr=False)
     alert_eval_interval_s: float = 30.0  # how often every alert rule is evaluated
+    # PagerDuty webhooks (v3) in are checked against this subscription secret; a secret.
+    pagerduty_webhook_secret: str | None = field(default=None, repr=False)
     # Alertmanager-format (version 4) webhooks for any receiver; URLs may carry credentials.
     webhook_urls: tuple[str, ...] = field(default=(), repr=False)
 
@@ -86,6 +88,7 @@ class ServerConfig:
         shown["api_token"] = "***" if self.api_token else None
         shown["es_pull_api_key"] = "***" if self.es_pull_api_key else None
         shown["pagerduty_routing_key"] = "***" if self.pagerduty_routing_key else None
+        shown["pagerduty_webhook_secret"] = "***" if self.pagerduty_webhook_secret else None
         shown["pagerduty_url"] = redact_url(self.pagerduty_url)
         shown["webhook_urls"] = [redact_url(u) for u in self.webhook_urls]
         shown["es_pull_url"] = None if self.es_pull_url is None else redact_url(self.es_pull_url)
@@ -171,7 +174,7 @@ def load_config(
         settings["targets"] = _targets(values["targets"])
     if "retention" in values:
         settings["retention"] = _retention(values["retention"])
-    for secret in ("api_token", "pagerduty_routing_key"):
+    for secret in ("api_token", "pagerduty_routing_key", "pagerduty_webhook_secret"):
         if settings.get(secret) == "":
             settings[secret] = None  # an empty secret would be sent (or demanded) and show as unset
     config = ServerConfig(**settings)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import hmac
 import logging
 import time
 from collections.abc import AsyncIterator, Callable, Coroutine
@@ -20,7 +19,6 @@ from typing import Any
 from fastapi import FastAPI, Request, Response
 from prometheus_client import CollectorRegistry
 from prometheus_client.exposition import choose_encoder
-from starlette.types import ASGIApp, Receive, Scope, Send
 
 from alerting.delivery import Deliverer, Sender
 from alerting.engine import AlertEngine
@@ -43,14 +41,16 @@ from collectors.urls import redact_url
 from collectors.write_queue import QueueFull, WriteQueue
 from console.api.alerts import alerts_router
 from console.api.atlas import atlas_router
+from console.api.auth import BearerTokenMiddleware
 from console.api.canary import canary_router
+from console.api.intake import PAGERDUTY_INTAKE, intake_router
 from console.api.kayenta import kayenta_router
 from console.api.notifications import notifications_router
 from console.api.reads import read_router
 from console.api.silences import silences_router
 from console.api.slos import slo_router
 from console.config import ServerConfig
-from sample_services.errors import error_response, install_error_handlers
+from sample_services.errors import install_error_handlers
 from slo.engine import SLOEngine
 from slo.registry import Definition, SLORegistry, load_folder
 from slo.service import SLOService
@@ -58,28 +58,7 @@ from stacklang import Limits
 from store.duckdb_store import DuckDBStore
 
 _log = logging.getLogger("watchfloor.server")
-SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 MAINTENANCE_EVERY_S = 60.0
-
-
-class BearerTokenMiddleware:
-    """When a token is configured, every write (non-GET) request must carry ``Bearer <token>``."""
-
-    def __init__(self, app: ASGIApp, *, token: str | None) -> None:
-        self.app = app
-        self._expected = None if token is None else f"Bearer {token}".encode()
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if self._expected is None or scope["type"] != "http" or scope["method"] in SAFE_METHODS:
-            await self.app(scope, receive, send)
-            return
-        given = dict(scope["headers"]).get(b"authorization")
-        if given is None or not hmac.compare_digest(given, self._expected):
-            reason = "a bearer token is required" if given is None else "the bearer token is not valid"
-            response = error_response(401, [("authorization", reason)], {"WWW-Authenticate": "Bearer"})
-            await response(scope, receive, send)
-            return
-        await self.app(scope, receive, send)
 
 
 class Server:
@@ -311,6 +290,8 @@ class Server:
         app.include_router(notifications_router(self.store))
         app.include_router(alerts_router(self.alerts, self.store))
         app.include_router(silences_router(self.silences, self.clock))
+        secret = self.config.pagerduty_webhook_secret
+        app.include_router(intake_router(self.alerts, self.store, secret, self.clock))
         app.include_router(kayenta_router(self.canary))
         limits = Limits(max_series=self.config.graph_max_series, max_points=self.config.graph_max_points)
         app.include_router(
@@ -327,5 +308,7 @@ class Server:
         # Registered last: "/{index}/_bulk" must not shadow the API's own paths.
         for route in BulkIntake(self.write_queue, registry).routes():
             app.router.routes.append(route)
-        app.add_middleware(BearerTokenMiddleware, token=self.config.api_token)
+        app.add_middleware(
+            BearerTokenMiddleware, token=self.config.api_token, signed_paths=(PAGERDUTY_INTAKE,)
+        )
         return app
