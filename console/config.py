@@ -68,6 +68,8 @@ class ServerConfig:
     pagerduty_url: str = "https://events.pagerduty.com"
     pagerduty_routing_key: str | None = field(default=None, repr=False)
     alert_eval_interval_s: float = 30.0  # how often every alert rule is evaluated
+    # Alertmanager API v2: Watchfloor's alerts are posted there to be routed; may carry credentials.
+    alertmanager_url: str | None = field(default=None, repr=False)
     # PagerDuty webhooks (v3) in are checked against this subscription secret; a secret.
     pagerduty_webhook_secret: str | None = field(default=None, repr=False)
     # Alertmanager-format (version 4) webhooks for any receiver; URLs may carry credentials.
@@ -91,6 +93,9 @@ class ServerConfig:
         shown["pagerduty_webhook_secret"] = "***" if self.pagerduty_webhook_secret else None
         shown["pagerduty_url"] = redact_url(self.pagerduty_url)
         shown["webhook_urls"] = [redact_url(u) for u in self.webhook_urls]
+        shown["alertmanager_url"] = (
+            None if self.alertmanager_url is None else redact_url(self.alertmanager_url)
+        )
         shown["es_pull_url"] = None if self.es_pull_url is None else redact_url(self.es_pull_url)
         shown["es_pull_indices"] = list(self.es_pull_indices)
         shown["data_dir"] = str(self.data_dir)
@@ -226,6 +231,10 @@ def _check(config: ServerConfig) -> None:
     for name in ("scrape_timeout_s", "es_pull_interval_s", "slo_refresh_s", "alert_eval_interval_s"):
         if not getattr(config, name) > 0:
             raise ConfigError(f"{name}: must be more than 0")
+    if config.alertmanager_url is not None and not config.alertmanager_url.startswith(
+        ("http://", "https://")
+    ):
+        raise ConfigError("alertmanager_url: must be an http:// or https:// URL")
     for n, url in enumerate(config.webhook_urls):
         if not url.startswith(("http://", "https://")):
             raise ConfigError(f"webhook_urls[{n}]: must be an http:// or https:// URL")

@@ -20,6 +20,7 @@ from fastapi import FastAPI, Request, Response
 from prometheus_client import CollectorRegistry
 from prometheus_client.exposition import choose_encoder
 
+from alerting.alertmanager import AlertmanagerPusher
 from alerting.delivery import Deliverer, Sender
 from alerting.engine import AlertEngine
 from alerting.pagerduty import CHANGE, EVENTS, PagerDutySender
@@ -59,6 +60,16 @@ from store.duckdb_store import DuckDBStore
 
 _log = logging.getLogger("watchfloor.server")
 MAINTENANCE_EVERY_S = 60.0
+
+
+async def _every(interval_s: float, work: Callable[[], object]) -> None:
+    """Run ``work`` off the event loop every ``interval_s`` seconds; a failure is logged."""
+    while True:
+        try:
+            await asyncio.to_thread(work)
+        except Exception:  # the loop must outlive one failure
+            _log.exception("background work failed")
+        await asyncio.sleep(interval_s)
 
 
 class Server:
@@ -114,6 +125,16 @@ class Server:
         )
         interval_s = config.alert_eval_interval_s
         self._loops.append(lambda: self.alerts.run(interval_s))
+        self.alertmanager = None
+        if config.alertmanager_url:
+            pusher = AlertmanagerPusher(
+                config.alertmanager_url,
+                self.alerts,
+                console_url=f"http://{config.host}:{config.port}",
+                clock=clock,
+            )
+            self.alertmanager = pusher
+            self._loops.append(lambda: _every(interval_s, pusher.push))
         self._loops.append(self.canary.runner.run)
         self.app = self._build_app()
 
@@ -254,6 +275,8 @@ class Server:
             if self.es_puller is not None:
                 self.es_puller.close()
             self.outbox.close()
+            if self.alertmanager is not None:
+                self.alertmanager.close()
             self.store.close()
             _log.info("stopped: everything acknowledged is committed")
 
