@@ -22,8 +22,8 @@ import httpx
 
 from alerting.engine import EXTERNAL, AlertEngine
 from alerting.model import Alert
-from canary.scopes import iso
 from collectors.urls import redact_url
+from store.model import iso_ms as iso
 
 __all__ = ["AlertmanagerPusher"]
 

@@ -35,7 +35,7 @@ ALERT_KIND = "alert"
 _log = logging.getLogger("watchfloor.alerts")
 PAGERDUTY_SEVERITY = {"page": "critical", "ticket": "warning"}
 _ALERT_FIELDS = {f.name for f in dataclasses.fields(Alert)}
-EXTERNAL = frozenset({"alertmanager"})  # rules whose alerts are sent to us rather than evaluated
+EXTERNAL = frozenset({"alertmanager", "canary"})  # alerts sent to us or raised by events, not evaluated
 # Alertmanager re-sends firing alerts at least every repeat_interval (4 h by default): one
 # not heard of for longer has been lost on the way, and resolves.
 EXTERNAL_TTL_MS = 4 * 3_600_000 + 15 * 60_000

@@ -17,8 +17,8 @@ import httpx
 from alerting.delivery import SendResult
 from alerting.model import Alert
 from alerting.pagerduty import retry_after_s
-from canary.scopes import iso
 from collectors.urls import redact_url
+from store.model import iso_ms as iso
 
 __all__ = ["WebhookSender", "webhook_channel", "webhook_message"]
 

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from store.model import iso_ms
+
 __all__ = ["RequestError", "ScopePair", "ScopeWindow", "iso", "parse_instant", "scope_key"]
 
 SCOPE_TYPES = {
@@ -86,8 +88,7 @@ def parse_instant(raw: object, field: str) -> int:
 
 def iso(ms: int) -> str:
     """Epoch ms as the ISO-8601 instant Kayenta writes (UTC, ``Z``)."""
-    text = datetime.fromtimestamp(ms / 1000, tz=UTC).isoformat(timespec="milliseconds")
-    return text.replace("+00:00", "Z")
+    return iso_ms(ms)
 
 
 def scope_key(params: object, field: str) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
 # OTLP enums (opentelemetry/proto/trace/v1/trace.proto).
@@ -67,3 +68,9 @@ class LogRecord:
     index: str = ""
     # Assigned by the store (insertion order); 0 for a record not read from a store.
     seq: int = 0
+
+
+def iso_ms(ms: int) -> str:
+    """Epoch milliseconds as an ISO-8601 instant in UTC with milliseconds and ``Z``."""
+    text = datetime.fromtimestamp(ms / 1000, tz=UTC).isoformat(timespec="milliseconds")
+    return text.replace("+00:00", "Z")

@@ -41,9 +41,11 @@ from collectors.span_metrics import SpanMetrics
 from collectors.urls import redact_url
 from collectors.write_queue import QueueFull, WriteQueue
 from console.api.alerts import alerts_router
+from console.api.annotations import annotations_router
 from console.api.atlas import atlas_router
 from console.api.auth import BearerTokenMiddleware
 from console.api.canary import canary_router
+from console.api.canary_alerts import canary_sample
 from console.api.intake import PAGERDUTY_INTAKE, intake_router
 from console.api.kayenta import kayenta_router
 from console.api.notifications import notifications_router
@@ -196,6 +198,8 @@ class Server:
         _log.info("canary change event: %s", event["payload"]["summary"])
         for send in self.change_event_senders:
             send(event)
+        # A failed canary is also an alert (ticket), until a later analysis of it passes.
+        self.alerts.ingest("canary", [canary_sample(analysis)])
 
     async def _refresh_slos(self) -> None:
         """Evaluate every SLO now and then, so each keeps its arrays warm and answers fast."""
@@ -313,6 +317,7 @@ class Server:
         app.include_router(notifications_router(self.store))
         app.include_router(alerts_router(self.alerts, self.store))
         app.include_router(silences_router(self.silences, self.clock))
+        app.include_router(annotations_router(self.store, self.clock, self.change_event_senders))
         secret = self.config.pagerduty_webhook_secret
         app.include_router(intake_router(self.alerts, self.store, secret, self.clock))
         app.include_router(kayenta_router(self.canary))
