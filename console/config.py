@@ -68,6 +68,8 @@ class ServerConfig:
     pagerduty_url: str = "https://events.pagerduty.com"
     pagerduty_routing_key: str | None = field(default=None, repr=False)
     alert_eval_interval_s: float = 30.0  # how often every alert rule is evaluated
+    # Threshold alert rules (YAML {rules: [...]}) read at start; a broken file stops the start.
+    alert_rules_file: Path | None = None
     # Alertmanager API v2: Watchfloor's alerts are posted there to be routed; may carry credentials.
     alertmanager_url: str | None = field(default=None, repr=False)
     # PagerDuty webhooks (v3) in are checked against this subscription secret; a secret.
@@ -100,6 +102,7 @@ class ServerConfig:
         shown["es_pull_indices"] = list(self.es_pull_indices)
         shown["data_dir"] = str(self.data_dir)
         shown["slo_dir"] = None if self.slo_dir is None else str(self.slo_dir)
+        shown["alert_rules_file"] = None if self.alert_rules_file is None else str(self.alert_rules_file)
         shown["fleet_file"] = None if self.fleet_file is None else str(self.fleet_file)
         shown["targets"] = [{"url": redact_url(t.url), "tags": dict(t.tags)} for t in self.targets]
         shown["retention"] = dataclasses.asdict(self.retention)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import uvicorn
 
+from alerting.rule_book import RuleError
 from console.api.app import Server
 from console.commands import run_fleet
 from console.config import ConfigError, ServerConfig, load_config
@@ -48,6 +49,9 @@ def serve(args: argparse.Namespace) -> int:
     except ValidationError as error:
         problems = "\n".join(f"  {p}" for p in error.problems)
         print(f"watchfloor serve: slo_dir {config.slo_dir} is not valid:\n{problems}", file=sys.stderr)
+        return 2
+    except (RuleError, OSError) as error:
+        print(f"watchfloor serve: alert_rules_file: {error}", file=sys.stderr)
         return 2
     _log.info("serving on http://%s:%d with data in %s", config.host, config.port, config.data_dir)
     uvicorn.Server(

@@ -24,6 +24,7 @@ from alerting.alertmanager import AlertmanagerPusher
 from alerting.delivery import Deliverer, Sender
 from alerting.engine import AlertEngine
 from alerting.pagerduty import CHANGE, EVENTS, PagerDutySender
+from alerting.rule_book import RuleBook
 from alerting.rules import SLOBurnRule
 from alerting.silences import SilenceBook
 from alerting.webhooks import WebhookSender, webhook_channel
@@ -40,6 +41,7 @@ from collectors.scraper import Scraper, Target, fleet_targets
 from collectors.span_metrics import SpanMetrics
 from collectors.urls import redact_url
 from collectors.write_queue import QueueFull, WriteQueue
+from console.api.alert_rules import alert_rules_router
 from console.api.alerts import alerts_router
 from console.api.annotations import annotations_router
 from console.api.atlas import atlas_router
@@ -117,8 +119,9 @@ class Server:
         self._loops.append(self.outbox.run)
         self.canary = self._build_canary_service()
         self.silences = SilenceBook(self.store, clock)
+        self.rule_book = RuleBook(self.store, self.store, config.step_ms, config.alert_rules_file)
         self.alerts = AlertEngine(
-            [SLOBurnRule(self.slos)],
+            [SLOBurnRule(self.slos), *self.rule_book.rules()],
             self.store,
             self.outbox,
             clock=clock,
@@ -317,6 +320,7 @@ class Server:
         app.include_router(notifications_router(self.store))
         app.include_router(alerts_router(self.alerts, self.store))
         app.include_router(silences_router(self.silences, self.clock))
+        app.include_router(alert_rules_router(self.rule_book, self.alerts, self.clock))
         app.include_router(annotations_router(self.store, self.clock, self.change_event_senders))
         secret = self.config.pagerduty_webhook_secret
         app.include_router(intake_router(self.alerts, self.store, secret, self.clock))
