@@ -23,6 +23,7 @@ BENCHMARKS: dict[str, tuple[str, list[str]]] = {
     "stacklang": ("bench.bench_stacklang", ["--steps", "240"]),
     "slo": ("bench.bench_slo", ["--slos", "20", "--days", "3"]),
     "canary": ("bench.bench_canary", ["--metrics", "20", "--repeats", "2"]),
+    "alerting": ("bench.bench_alerting", ["--warmup-hours", "16", "--phase-step", "30", "--ticks", "20"]),
 }
 
 
