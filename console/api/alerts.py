@@ -1,7 +1,8 @@
 """The alerts API: what fires, what is pending, what resolved, and acknowledging.
 
-- ``GET /api/v1/alerts?state=&severity=&label=key=value`` (``label`` may repeat; every one
-  must match) — firing first, then by severity and name;
+- ``GET /api/v1/alerts?state=&severity=&label=key=value&group_by=key`` (``label`` may
+  repeat; every one must match) — firing first, then by severity and name; with
+  ``group_by`` also ``groups`` as Alertmanager groups them (most firing first);
 - ``GET /api/v1/alerts/{fingerprint}`` — one alert with its history of state changes;
 - ``POST /api/v1/alerts/{fingerprint}/ack`` ``{"by": "…"}`` — acknowledged here and, when
   it was paged, in PagerDuty (an acknowledge event through the outbox).
@@ -44,6 +45,7 @@ def alerts_router(engine: AlertEngine, history: OutboxMixin) -> APIRouter:
         state: Literal["pending", "firing", "resolved", "inactive"] | None = None,
         severity: str | None = Query(None, max_length=64),
         label: list[str] = Query(default=[]),  # noqa: B008 - FastAPI's idiom
+        group_by: list[str] = Query(default=[], max_length=10),  # noqa: B008
     ) -> dict[str, Any]:
         matchers = _matchers(label)
         found = [
@@ -53,7 +55,23 @@ def alerts_router(engine: AlertEngine, history: OutboxMixin) -> APIRouter:
             and (severity is None or a.severity == severity)
             and all(a.labels.get(k) == v for k, v in matchers)
         ]
-        return {"alerts": [_view(a) for a in found]}
+        answer: dict[str, Any] = {"alerts": [_view(a) for a in found]}
+        if group_by:
+            # Alertmanager's grouping: one group per distinct value of the keys, worst first.
+            groups: dict[tuple[str, ...], list[Alert]] = {}
+            for alert in found:
+                groups.setdefault(tuple(alert.labels.get(k, "") for k in group_by), []).append(alert)
+            answer["groups"] = [
+                {
+                    "labels": dict(zip(group_by, key, strict=True)),
+                    "firing": sum(a.state == "firing" for a in members),
+                    "fingerprints": [a.fingerprint for a in members],
+                }
+                for key, members in sorted(
+                    groups.items(), key=lambda g: -sum(a.state == "firing" for a in g[1])
+                )
+            ]
+        return answer
 
     @router.get("/{fingerprint}")
     def alert(fingerprint: str) -> dict[str, Any]:
