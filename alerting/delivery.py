@@ -25,6 +25,7 @@ import collections
 import contextlib
 import json
 import logging
+import math
 import random
 import time
 from collections.abc import Callable, Mapping
@@ -60,7 +61,14 @@ class Sender(Protocol):
 
 
 class OutboxStore(Protocol):
-    def enqueue_notification(self, channel: str, payload: str, dedup_key: str | None, now_ms: int) -> int: ...
+    def enqueue_notification(
+        self,
+        channel: str,
+        payload: str,
+        dedup_key: str | None,
+        now_ms: int,
+        document: tuple[str, str, str] | None = None,
+    ) -> int: ...
 
     def due_notifications(self, now_ms: int, limit: int) -> list[Notification]: ...
 
@@ -75,6 +83,17 @@ class OutboxStore(Protocol):
         sent_ms: int | None,
         attempted: bool = True,
     ) -> None: ...
+
+
+def _finite(value: Any) -> Any:
+    """``value`` with every non-finite float replaced by None, recursively."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, Mapping):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
 
 
 class Deliverer:
@@ -106,13 +125,22 @@ class Deliverer:
     def _now_ms(self) -> int:
         return int(self._clock() * 1000)
 
-    def enqueue(self, channel: str, payload: Mapping[str, Any], dedup_key: str | None = None) -> int:
-        """Keep ``payload`` for ``channel``'s sender; it is committed when this returns."""
+    def enqueue(
+        self,
+        channel: str,
+        payload: Mapping[str, Any],
+        dedup_key: str | None = None,
+        *,
+        document: tuple[str, str, str] | None = None,
+    ) -> int:
+        """Keep ``payload`` for ``channel``'s sender; it (and ``document``) is committed on return.
+
+        Non-finite numbers become null: JSON has no infinity, and a receiver would refuse it.
+        """
         if channel not in self._senders:
             raise KeyError(f"no sender for channel {channel!r}")
-        notification_id = self._store.enqueue_notification(
-            channel, json.dumps(payload), dedup_key, self._now_ms()
-        )
+        body = json.dumps(_finite(payload), allow_nan=False)
+        notification_id = self._store.enqueue_notification(channel, body, dedup_key, self._now_ms(), document)
         if self._wake is not None:
             self._wake.set()
         return notification_id
@@ -164,7 +192,13 @@ class Deliverer:
             )
             return 0
         self._sent[sender.rate_key].append(now_ms)
-        result = sender.send(json.loads(notification.payload))
+        try:
+            result = sender.send(json.loads(notification.payload))
+        except Exception as exc:  # not a network failure (senders answer those): it would fail again
+            _log.exception("notification %d cannot be sent", notification.id)
+            error = f"cannot be sent: {type(exc).__name__}: {exc}"
+            self._settle(notification, "failed", self._now_ms(), None, error)
+            return 0
         now_ms = self._now_ms()
         if result.status is not None and 200 <= result.status < 300:
             self._settle(notification, "sent", now_ms, result.status, None, sent_ms=now_ms)

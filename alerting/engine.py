@@ -18,11 +18,11 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
 from alerting.delivery import Deliverer
-from alerting.model import Alert, AlertSample, advance, fingerprint
+from alerting.model import SEVERITY_ORDER, Alert, AlertSample, advance, fingerprint
 from alerting.pagerduty import EVENTS, SEVERITIES, alert_event
 from alerting.rules import Rule
 from alerting.silences import Silence
@@ -34,6 +34,7 @@ __all__ = ["ALERT_KIND", "AlertEngine"]
 ALERT_KIND = "alert"
 _log = logging.getLogger("watchfloor.alerts")
 PAGERDUTY_SEVERITY = {"page": "critical", "ticket": "warning"}
+DETAIL_LIMIT = 2_000
 _ALERT_FIELDS = {f.name for f in dataclasses.fields(Alert)}
 EXTERNAL = frozenset({"alertmanager", "canary"})  # alerts sent to us or raised by events, not evaluated
 # Alertmanager re-sends firing alerts at least every repeat_interval (4 h by default): one
@@ -53,6 +54,15 @@ class AlertStore(Protocol):
 
 def dedup_key(alert: Alert) -> str:
     return f"watchfloor/{alert.fingerprint}"
+
+
+def _rank(severity: str) -> int:
+    return SEVERITY_ORDER.index(severity) if severity in SEVERITY_ORDER else len(SEVERITY_ORDER)
+
+
+def _bounded(values: Mapping[str, str]) -> dict[str, str]:
+    """At most 64 entries of at most 2,000 characters: an event must stay far under 512 KB."""
+    return {str(k)[:200]: str(v)[:DETAIL_LIMIT] for k, v in list(values.items())[:64]}
 
 
 def pagerduty_severity(severity: str) -> str:
@@ -102,7 +112,9 @@ class AlertEngine:
         with self._lock:
             found = [dataclasses.replace(a, labels=dict(a.labels)) for a in self._alerts.values()]
         order = {"firing": 0, "pending": 1, "resolved": 2, "inactive": 3}
-        return sorted(found, key=lambda a: (order.get(a.state, 9), a.severity, a.labels.get("alertname", "")))
+        return sorted(
+            found, key=lambda a: (order.get(a.state, 9), _rank(a.severity), a.labels.get("alertname", ""))
+        )
 
     def alert(self, alert_fingerprint: str) -> Alert | None:
         with self._lock:
@@ -177,29 +189,46 @@ class AlertEngine:
             silence = next((s for s in silences if s.matches(alert.labels)), None)
             alert.silenced_by = None if silence is None else silence.id
             paged = alert.fingerprint in self._paged
-            # A silence holds a new page back; one already sent stays open until it resolves.
+            # Inhibition and silences hold a new page back, as Alertmanager's do; a page
+            # already sent stays open until the alert resolves (its acknowledgement with it).
             if alert.state == "firing" and not inhibited and not paged and silence is None:
-                self._page(alert, "trigger")
                 self._paged.add(alert.fingerprint)
-            elif paged and (alert.state != "firing" or inhibited):
-                self._page(alert, "resolve")
+                self._page(alert, "trigger")
+            elif paged and alert.state != "firing":
                 self._paged.discard(alert.fingerprint)
+                self._page(alert, "resolve")
 
     def _page(self, alert: Alert, action: str) -> None:
-        """Tell every receiver: PagerDuty (trigger, resolve), and the webhooks of real changes."""
-        for channel in sorted(self._outbox.channels):
-            if not channel.startswith("webhook:") or (action == "resolve" and alert.state == "firing"):
-                continue  # a page taken back because of inhibition is no change for a webhook
-            message = webhook_message(alert, external_url=self._console_url)
-            # Each receiver keeps its own order: one slow receiver must not hold up PagerDuty.
-            self._outbox.enqueue(channel, message, f"{dedup_key(alert)}@{channel}")
-        if EVENTS not in self._outbox.channels:
-            return
+        """Tell every receiver: PagerDuty first, then the webhooks.
+
+        The first notification is committed together with the alert's document (which says
+        it paged): a crash can lose neither without the other.
+        """
+        document: tuple[str, str, str] | None = (ALERT_KIND, alert.fingerprint, json.dumps(self._body(alert)))
+        channels = sorted(self._outbox.channels)
+        if EVENTS in channels:
+            self._outbox.enqueue(
+                EVENTS, self._pagerduty_event(alert, action), dedup_key(alert), document=document
+            )
+            document = None
+        for channel in channels:
+            if channel.startswith("webhook:"):
+                message = webhook_message(alert, external_url=self._console_url)
+                # Each receiver keeps its own order: one slow receiver must not hold up another.
+                self._outbox.enqueue(channel, message, f"{dedup_key(alert)}@{channel}", document=document)
+                document = None
+
+    def _pagerduty_event(self, alert: Alert, action: str) -> dict[str, Any]:
         links = []
         if self._console_url:
             href = f"{self._console_url.rstrip('/')}/api/v1/alerts/{alert.fingerprint}"
             links.append({"href": href, "text": "Alert in Watchfloor"})
-        event = alert_event(
+        details = {
+            "labels": _bounded(alert.labels),
+            "annotations": _bounded(alert.annotations),
+            "value": alert.value,
+        }
+        return alert_event(
             action,
             dedup_key(alert),
             summary=alert.annotations.get("summary") or alert.labels.get("alertname", alert.rule),
@@ -208,10 +237,9 @@ class AlertEngine:
             component=alert.labels.get("service") or None,
             group=alert.labels.get("slo") or None,
             event_class=alert.labels.get("alertname"),
-            custom_details={"labels": alert.labels, "annotations": alert.annotations, "value": alert.value},
+            custom_details=details,
             links=links,
         )
-        self._outbox.enqueue(EVENTS, event, dedup_key(alert))
 
     def ingest(self, source: str, samples: Sequence[AlertSample]) -> list[tuple[str, str]]:
         """Alerts sent to us (Alertmanager's webhook): they join the list and page like ours."""
@@ -270,9 +298,13 @@ class AlertEngine:
             self._save(alert)
             return dataclasses.replace(alert)
 
+    def _body(self, alert: Alert) -> dict[str, Any]:
+        return {**dataclasses.asdict(alert), "paged": alert.fingerprint in self._paged}
+
     def _save(self, alert: Alert) -> None:
-        body: dict[str, Any] = {**dataclasses.asdict(alert), "paged": alert.fingerprint in self._paged}
-        self._store.put_document(ALERT_KIND, alert.fingerprint, json.dumps(body), alert.updated_ms)
+        self._store.put_document(
+            ALERT_KIND, alert.fingerprint, json.dumps(self._body(alert)), alert.updated_ms
+        )
 
     async def run(self, interval_s: float) -> None:
         """Evaluate every ``interval_s`` seconds, off the event loop."""

@@ -79,7 +79,8 @@ def advance(alert: Alert, sample: AlertSample | None, now_ms: int) -> str | None
         assert sample is not None
         if alert.state in ("inactive", "resolved"):
             alert.active_since_ms, alert.resolved_ms = now_ms, None
-            alert.acknowledged_by = alert.acknowledged_ms = None
+            # A new episode: last episode's acknowledgement and PagerDuty status do not carry over.
+            alert.acknowledged_by = alert.acknowledged_ms = alert.pagerduty_status = None
             alert.state = "pending"
             if sample.for_ms > 0:
                 return "pending"

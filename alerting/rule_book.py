@@ -27,6 +27,7 @@ __all__ = ["RuleBook", "RuleError", "read_rule"]
 
 KIND = "alert_rule"
 _log = logging.getLogger("watchfloor.alerts")
+RESERVED = frozenset({"slo-burn-rate", "alertmanager", "canary"})  # the rules that are not threshold rules
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_:-]{0,127}")
 _DURATION = re.compile(r"(\d+)(s|m|h|d)")
 _UNIT_MS = {"s": 1_000, "m": 60_000, "h": 3_600_000, "d": 86_400_000}
@@ -70,6 +71,8 @@ def read_rule(
     rule_name = name if name is not None else raw.get("name")
     if not isinstance(rule_name, str) or not _NAME.fullmatch(rule_name):
         raise RuleError("name", "expected a name of letters, digits, '_', ':' and '-'")
+    if rule_name in RESERVED:
+        raise RuleError("name", f"{rule_name!r} is Watchfloor's own: choose another name")
     if name is not None and raw.get("name") not in (None, name):
         raise RuleError("name", f"the body names {raw.get('name')!r}, the path {name!r}")
     expr = raw.get("expr")

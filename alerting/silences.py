@@ -10,16 +10,21 @@ sets its end to now, so its record stays.
 from __future__ import annotations
 
 import json
-import re
 import uuid
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import re2
+
 __all__ = ["Matcher", "Silence", "SilenceBook", "SilenceError", "read_silence"]
 
 MAX_MATCHERS = 50
+_QUIET = re2.Options()
+_QUIET.log_errors = False  # a refused pattern is answered to the caller, not printed to stderr
+MAX_VALUE = 1_024
+MAX_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z
 
 
 class SilenceError(ValueError):
@@ -38,7 +43,9 @@ class Matcher:
 
     def matches(self, labels: Mapping[str, str]) -> bool:
         actual = labels.get(self.name, "")
-        hit = re.fullmatch(self.value, actual) is not None if self.is_regex else actual == self.value
+        # RE2 matches in linear time, as Alertmanager's Go regexps do: no pattern can make an
+        # evaluation backtrack for ever.
+        hit = re2.fullmatch(self.value, actual) is not None if self.is_regex else actual == self.value
         return hit == self.is_equal
 
 
@@ -79,7 +86,13 @@ def _instant(raw: object, field: str, default_ms: int | None = None) -> int:
         raise SilenceError(field, f"{raw!r} is not an RFC 3339 time") from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return int(moment.timestamp() * 1000)
+    try:
+        ms = int(moment.timestamp() * 1000)
+    except (OverflowError, ValueError):
+        ms = -1
+    if not 0 <= ms <= MAX_MS:
+        raise SilenceError(field, "must fall between 1970 and 9999")
+    return ms
 
 
 def _text(raw: Mapping[str, Any], key: str) -> str:
@@ -109,11 +122,16 @@ def read_silence(raw: object, now_ms: int) -> Silence:
         is_regex, is_equal = item.get("isRegex", False), item.get("isEqual", True)
         if not isinstance(is_regex, bool) or not isinstance(is_equal, bool):
             raise SilenceError(where, "isRegex and isEqual are true or false")
+        if len(value) > MAX_VALUE:
+            raise SilenceError(f"{where}.value", f"at most {MAX_VALUE} characters")
         if is_regex:
             try:
-                re.compile(value)
-            except re.error as exc:
-                raise SilenceError(f"{where}.value", f"not a regular expression: {exc}") from None
+                re2.compile(value, _QUIET)
+            except re2.error as exc:
+                reason = exc.args[0].decode() if exc.args and isinstance(exc.args[0], bytes) else str(exc)
+                raise SilenceError(
+                    f"{where}.value", f"not a regular expression (RE2 syntax): {reason}"
+                ) from None
         matchers.append(Matcher(name, value, is_regex, is_equal))
     if all(m.matches({}) for m in matchers):
         raise SilenceError("matchers", "would silence every alert: at least one must need a label")

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import yaml
 
@@ -94,7 +95,8 @@ class ServerConfig:
         shown["pagerduty_routing_key"] = "***" if self.pagerduty_routing_key else None
         shown["pagerduty_webhook_secret"] = "***" if self.pagerduty_webhook_secret else None
         shown["pagerduty_url"] = redact_url(self.pagerduty_url)
-        shown["webhook_urls"] = [redact_url(u) for u in self.webhook_urls]
+        # A webhook's path is often its secret (Slack's, for one): only where it goes is shown.
+        shown["webhook_urls"] = [_origin(u) for u in self.webhook_urls]
         shown["alertmanager_url"] = (
             None if self.alertmanager_url is None else redact_url(self.alertmanager_url)
         )
@@ -107,6 +109,13 @@ class ServerConfig:
         shown["targets"] = [{"url": redact_url(t.url), "tags": dict(t.tags)} for t in self.targets]
         shown["retention"] = dataclasses.asdict(self.retention)
         return shown
+
+
+def _origin(url: str) -> str:
+    """``scheme://host[:port]/…``: the address without credentials, path or query."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    return f"{parts.scheme}://{host}{f':{parts.port}' if parts.port else ''}/…"
 
 
 _SCALARS = {
@@ -232,8 +241,12 @@ def _check(config: ServerConfig) -> None:
     if config.slo_dir is not None and not config.slo_dir.is_dir():
         raise ConfigError(f"slo_dir: {config.slo_dir} is not a directory")
     for name in ("scrape_timeout_s", "es_pull_interval_s", "slo_refresh_s", "alert_eval_interval_s"):
-        if not getattr(config, name) > 0:
-            raise ConfigError(f"{name}: must be more than 0")
+        if not 0 < getattr(config, name) <= 86_400:
+            raise ConfigError(f"{name}: must be more than 0 and at most a day")
+    if config.alert_rules_file is not None and not config.alert_rules_file.is_file():
+        raise ConfigError(f"alert_rules_file: {config.alert_rules_file} is not a file")
+    if config.pagerduty_routing_key is not None and not config.pagerduty_routing_key.isalnum():
+        raise ConfigError("pagerduty_routing_key: must be letters and digits (PagerDuty's integration key)")
     if config.alertmanager_url is not None and not config.alertmanager_url.startswith(
         ("http://", "https://")
     ):

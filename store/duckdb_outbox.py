@@ -52,14 +52,37 @@ class OutboxMixin:
     def cursor(self) -> duckdb.DuckDBPyConnection:
         raise NotImplementedError
 
-    def enqueue_notification(self, channel: str, payload: str, dedup_key: str | None, now_ms: int) -> int:
-        """Keep a notification to send (due at once); answers its id once it is committed."""
+    def enqueue_notification(
+        self,
+        channel: str,
+        payload: str,
+        dedup_key: str | None,
+        now_ms: int,
+        document: tuple[str, str, str] | None = None,
+    ) -> int:
+        """Keep a notification to send (due at once); answers its id once it is committed.
+
+        ``document`` (kind, name, body) is written in the same transaction: the alert that
+        knows it paged and the page itself are kept together or not at all.
+        """
         with self._write_lock:
-            row = self._connection.execute(
-                "INSERT INTO notifications (channel, dedup_key, payload, status, attempts, next_attempt_ms, "
-                "created_ms) VALUES (?, ?, ?, 'pending', 0, ?, ?) RETURNING id",
-                [channel, dedup_key, payload, now_ms, now_ms],
-            ).fetchone()
+            self._connection.execute("BEGIN TRANSACTION")
+            try:
+                row = self._connection.execute(
+                    "INSERT INTO notifications (channel, dedup_key, payload, status, attempts, "
+                    "next_attempt_ms, created_ms) VALUES (?, ?, ?, 'pending', 0, ?, ?) RETURNING id",
+                    [channel, dedup_key, payload, now_ms, now_ms],
+                ).fetchone()
+                if document is not None:
+                    self._connection.execute(
+                        "INSERT INTO documents VALUES (?, ?, ?, ?) ON CONFLICT (kind, name) "
+                        "DO UPDATE SET body = excluded.body, updated_ms = excluded.updated_ms",
+                        [*document, now_ms],
+                    )
+                self._connection.execute("COMMIT")
+            except Exception:
+                self._connection.execute("ROLLBACK")
+                raise
         assert row is not None
         return int(row[0])
 

@@ -10,6 +10,7 @@ incident acknowledged or resolved in PagerDuty shows on its alert.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Callable
 from typing import Any
@@ -37,7 +38,7 @@ async def _body(request: Request) -> bytes:
 def _json(raw: bytes) -> Any:
     try:
         return json.loads(raw)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         raise ServiceError(400, "body", f"malformed JSON: {exc}") from None
 
 
@@ -52,7 +53,8 @@ def intake_router(
             samples = alertmanager_samples(_json(await _body(request)))
         except IntakeError as exc:
             raise ServiceError(exc.status, exc.field, exc.reason) from None
-        changes = engine.ingest("alertmanager", samples)
+        # Off the event loop: the engine may be evaluating, and it holds its lock meanwhile.
+        changes = await asyncio.to_thread(engine.ingest, "alertmanager", samples)
         return {"status": "success", "alerts": len(samples), "changes": len(changes)}
 
     @router.post("/pagerduty")
@@ -65,14 +67,19 @@ def intake_router(
             change = pagerduty_change(_json(raw))
         except IntakeError as exc:
             raise ServiceError(exc.status, exc.field, exc.reason) from None
-        webhook_id = request.headers.get("x-webhook-id")
+        webhook_id = (request.headers.get("x-webhook-id") or "")[:256]
+        if webhook_id and await asyncio.to_thread(store.document, WEBHOOK_KIND, webhook_id) is not None:
+            return {"status": "duplicate"}
+        found = None
+        if change is not None:
+            found = await asyncio.to_thread(
+                engine.pagerduty_changed, change.incident_key, change.status, change.by
+            )
+        # Recorded once handled: a failure above lets PagerDuty's retry through.
         if webhook_id:
-            if store.document(WEBHOOK_KIND, webhook_id[:128]) is not None:
-                return {"status": "duplicate"}
-            store.put_document(WEBHOOK_KIND, webhook_id[:128], "{}", int(clock() * 1000))
+            await asyncio.to_thread(store.put_document, WEBHOOK_KIND, webhook_id, "{}", int(clock() * 1000))
         if change is None:
             return {"status": "ignored"}
-        found = engine.pagerduty_changed(change.incident_key, change.status, change.by)
         return {"status": "success" if found is not None else "unknown incident"}
 
     return router

@@ -35,6 +35,8 @@ def store(tmp_path):
         ({**RULE, "name": "ok", "step": "0s"}, "step"),
         ({**RULE, "name": "ok", "lookback": "30d"}, "lookback"),
         ({**RULE, "name": "ok", "labels": {"severity": 3}}, "labels"),
+        ({**RULE, "name": "canary"}, "name"),  # Watchfloor's own rule names are reserved
+        ({**RULE, "name": "alertmanager"}, "name"),
     ],
 )
 def test_bad_rules_name_the_field(store, raw, field):

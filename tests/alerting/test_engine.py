@@ -277,3 +277,56 @@ def test_a_threshold_rule_alerts_per_series_whose_signal_is_up(store):
     assert sender.got[0]["payload"]["severity"] == "warning"
     with pytest.raises(Exception, match="unknown word"):
         ThresholdRule("Broken", "name,queue,:eq,:nosuchword", store, 60_000)
+
+
+def test_a_page_already_sent_stays_open_when_a_faster_tier_starts_firing(store):
+    clock, rule, sender = Clock(), Rule(), Scripted()
+    engine, outbox = _engine(store, clock, [rule], sender)
+    slow = sample(True, severity="ticket", window="3d/6h", rank=2)
+    rule.now = [slow]
+    engine.evaluate()
+    rule.now = [sample(True, window="1h/5m", rank=0), slow]
+    clock.now += 30
+    engine.evaluate()
+    outbox.deliver_due()
+    # Both pages are open: inhibition holds back new pages, it does not take one back.
+    assert [a for a, _ in sender.actions()] == ["trigger", "trigger"]
+
+
+def test_an_infinite_value_goes_out_as_null_and_a_page_that_cannot_be_sent_blocks_nothing(store):
+    import math
+
+    class Picky(Scripted):
+        def send(self, payload):
+            if payload.get("dedup_key") == "bad":
+                raise ValueError("this receiver cannot take it")
+            return super().send(payload)
+
+    clock, sender = Clock(), Picky()
+    outbox = Deliverer(store, {EVENTS: sender}, clock=clock)
+    outbox.enqueue(EVENTS, {"dedup_key": "bad", "event_action": "trigger"}, "bad")
+    outbox.enqueue(EVENTS, {"dedup_key": "good", "event_action": "trigger", "value": math.inf}, "good")
+    outbox.deliver_due()
+    assert sender.got == [{"dedup_key": "good", "event_action": "trigger", "value": None}]
+    [failed] = store.notifications(status="failed")
+    assert failed.dedup_key == "bad" and "cannot be sent" in failed.last_error
+
+
+def test_the_alert_that_paged_is_committed_with_its_page(store, monkeypatch):
+    clock, rule, sender = Clock(), Rule(), Scripted()
+    engine, _ = _engine(store, clock, [rule], sender)
+    rule.now = [sample(True)]
+
+    def crash(*args, **kwargs):
+        raise RuntimeError("the process died here")
+
+    monkeypatch.setattr(store, "put_document", crash)  # every save after the page fails
+    with pytest.raises(RuntimeError):
+        engine.evaluate()
+    monkeypatch.undo()
+    restarted, outbox2 = _engine(store, clock, [rule], sender)
+    rule.now = [sample(False)]
+    restarted.evaluate()
+    outbox2.deliver_due()
+    # The page went out, and the restarted server knew of it: its resolve follows.
+    assert [a for a, _ in sender.actions()] == ["trigger", "resolve"]

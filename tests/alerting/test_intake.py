@@ -129,6 +129,12 @@ def test_alertmanager_alerts_join_the_list_and_page_and_resolve(running):
     assert len(fake.triggers(KEY, dedup_key=alert["dedup_key"])) == 1
     bad = _post_am(server, {"version": "4", "alerts": [{"status": "firing"}]})
     assert bad.status_code == 400 and bad.json()["errors"][0]["field"] == "alerts[0].labels"
+    deep = httpx.post(
+        f"{server.url}/api/v1/intake/alertmanager",
+        content="[" * 5000,
+        headers={"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"},
+    )
+    assert deep.status_code == 400 and deep.json()["errors"][0]["field"] == "body"
 
 
 def test_pagerduty_incident_changes_show_on_the_alert(running):

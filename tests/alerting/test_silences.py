@@ -55,6 +55,7 @@ def test_matchers_match_as_alertmanager_s(matcher, labels, expected):
         ({"startsAt": iso(NOW + 7_200_000)}, "endsAt"),
         ({"createdBy": ""}, "createdBy"),
         ({"comment": None}, "comment"),
+        ({"endsAt": "9999-12-31T23:59:59-01:00"}, "endsAt"),  # past 9999 once in UTC
     ],
 )
 def test_bad_silences_are_refused_naming_the_field(changes, field):
@@ -124,3 +125,9 @@ def test_the_silences_api(tmp_path):
         assert httpx.delete(f"{server.url}/api/v1/silences/nope").status_code == 404
     finally:
         server.stop()
+
+
+def test_a_pathological_pattern_matches_in_linear_time():
+    # (a+)+$ backtracks exponentially in Python's re; RE2 (Alertmanager's kind) does not.
+    matcher = Matcher("instance", "(a+)+$", is_regex=True)
+    assert matcher.matches({"instance": "a" * 100_000 + "!"}) is False

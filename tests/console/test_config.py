@@ -103,3 +103,10 @@ def test_credentials_in_urls_are_redacted_everywhere_the_config_is_shown(tmp_pat
     shown = str(load_config(path, environ={}).redacted())
     assert "s3cret" not in shown and "pa55" not in shown
     assert "http://***@10.0.0.5:9100/metrics" in shown
+
+
+def test_webhook_urls_show_only_where_they_go():
+    from console.config import ServerConfig
+
+    config = ServerConfig(webhook_urls=("https://hooks.slack.example/services/T0/B0/SLACKSECRET",))
+    assert config.redacted()["webhook_urls"] == ["https://hooks.slack.example/…"]
