@@ -117,6 +117,7 @@ class Deliverer:
         self._give_up_after_ms = give_up_after_ms
         self._sent: dict[str, collections.deque[int]] = collections.defaultdict(collections.deque)
         self._wake: asyncio.Event | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     @property
     def channels(self) -> frozenset[str]:
@@ -141,8 +142,9 @@ class Deliverer:
             raise KeyError(f"no sender for channel {channel!r}")
         body = json.dumps(_finite(payload), allow_nan=False)
         notification_id = self._store.enqueue_notification(channel, body, dedup_key, self._now_ms(), document)
-        if self._wake is not None:
-            self._wake.set()
+        if self._wake is not None and self._loop is not None:
+            # Called from worker threads: an asyncio.Event may only be set on its own loop.
+            self._loop.call_soon_threadsafe(self._wake.set)
         return notification_id
 
     def _rate_wait_ms(self, key: str, now_ms: int) -> int:
@@ -244,6 +246,7 @@ class Deliverer:
     async def run(self, interval_s: float = 1.0) -> None:
         """The delivery loop: a pass every ``interval_s`` or as soon as something is enqueued."""
         self._wake = asyncio.Event()
+        self._loop = asyncio.get_running_loop()
         while True:
             try:
                 await asyncio.to_thread(self.deliver_due)

@@ -69,6 +69,7 @@ class CanaryRunner:
         self._configs: dict[str, CanaryConfig] = {}
         self._listeners: list[Listener] = []
         self._wake: asyncio.Event | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         for document in store.documents(DOCUMENT_KIND):
             analysis = _load(document)
             if analysis is not None and not analysis.complete:
@@ -85,8 +86,9 @@ class CanaryRunner:
         with self._lock:
             self._save(analysis)
             self._active[analysis.id] = analysis
-        if self._wake is not None:
-            self._wake.set()
+        if self._wake is not None and self._loop is not None:
+            # Called from worker threads: an asyncio.Event may only be set on its own loop.
+            self._loop.call_soon_threadsafe(self._wake.set)
 
     def get(self, analysis_id: str) -> Analysis | None:
         """A copy of the analysis, running or finished."""
@@ -122,6 +124,7 @@ class CanaryRunner:
     async def run(self) -> None:
         """The background loop: judge what is due, then sleep until the next is (or a submit)."""
         self._wake = asyncio.Event()
+        self._loop = asyncio.get_running_loop()
         while True:
             try:
                 wait = await asyncio.to_thread(self.step)

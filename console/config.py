@@ -71,6 +71,8 @@ class ServerConfig:
     alert_eval_interval_s: float = 30.0  # how often every alert rule is evaluated
     # Threshold alert rules (YAML {rules: [...]}) read at start; a broken file stops the start.
     alert_rules_file: Path | None = None
+    # Where people reach this server (links in pages, webhooks, Alertmanager); default: the bind address.
+    public_url: str | None = None
     # Alertmanager API v2: Watchfloor's alerts are posted there to be routed; may carry credentials.
     alertmanager_url: str | None = field(default=None, repr=False)
     # PagerDuty webhooks (v3) in are checked against this subscription secret; a secret.
@@ -81,6 +83,11 @@ class ServerConfig:
     @property
     def database(self) -> Path:
         return self.data_dir / "watchfloor.duckdb"
+
+    @property
+    def link_base(self) -> str:
+        """The base of links to this server in what it sends: ``public_url``, else the bind address."""
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
 
     @property
     def fleet_map(self) -> Path:
@@ -247,6 +254,8 @@ def _check(config: ServerConfig) -> None:
         raise ConfigError(f"alert_rules_file: {config.alert_rules_file} is not a file")
     if config.pagerduty_routing_key is not None and not config.pagerduty_routing_key.isalnum():
         raise ConfigError("pagerduty_routing_key: must be letters and digits (PagerDuty's integration key)")
+    if config.public_url is not None and not config.public_url.startswith(("http://", "https://")):
+        raise ConfigError("public_url: must be an http:// or https:// URL")
     if config.alertmanager_url is not None and not config.alertmanager_url.startswith(
         ("http://", "https://")
     ):

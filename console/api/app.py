@@ -125,7 +125,7 @@ class Server:
             self.store,
             self.outbox,
             clock=clock,
-            console_url=f"http://{config.host}:{config.port}",
+            console_url=config.link_base,
             silences=self.silences.all,
         )
         interval_s = config.alert_eval_interval_s
@@ -135,7 +135,7 @@ class Server:
             pusher = AlertmanagerPusher(
                 config.alertmanager_url,
                 self.alerts,
-                console_url=f"http://{config.host}:{config.port}",
+                console_url=config.link_base,
                 clock=clock,
             )
             self.alertmanager = pusher
@@ -197,7 +197,7 @@ class Server:
         With PagerDuty configured the outbox is one of them: the event is committed to the
         store before it is sent, so it survives a restart.
         """
-        event = change_event(analysis, f"http://{self.config.host}:{self.config.port}")
+        event = change_event(analysis, self.config.link_base)
         _log.info("canary change event: %s", event["payload"]["summary"])
         for send in self.change_event_senders:
             send(event)

@@ -110,3 +110,10 @@ def test_webhook_urls_show_only_where_they_go():
 
     config = ServerConfig(webhook_urls=("https://hooks.slack.example/services/T0/B0/SLACKSECRET",))
     assert config.redacted()["webhook_urls"] == ["https://hooks.slack.example/…"]
+
+
+def test_links_use_the_public_url_when_set():
+    from console.config import ServerConfig
+
+    assert ServerConfig(host="0.0.0.0", port=7070).link_base == "http://0.0.0.0:7070"
+    assert ServerConfig(public_url="https://watchfloor.example/").link_base == "https://watchfloor.example"
