@@ -131,3 +131,51 @@ def test_a_pathological_pattern_matches_in_linear_time():
     # (a+)+$ backtracks exponentially in Python's re; RE2 (Alertmanager's kind) does not.
     matcher = Matcher("instance", "(a+)+$", is_regex=True)
     assert matcher.matches({"instance": "a" * 100_000 + "!"}) is False
+
+
+def test_a_silence_stops_the_page_on_a_running_server_until_it_is_expired(tmp_path):
+    import time
+
+    from sample_services.slos import DEMO_SLO_DIR
+    from store.model import Datapoint
+    from tests.fakes.pagerduty import serve_pagerduty_fake
+    from tests.support.polling import eventually
+
+    key = "R0UT1NGKEY0123456789ABCDEFGHIJKL"
+    with serve_pagerduty_fake() as (fake, url):
+        server = RunningServer(
+            tmp_path, step_ms=60_000, slo_dir=DEMO_SLO_DIR, alert_eval_interval_s=0.2,
+            pagerduty_url=url, pagerduty_routing_key=key,
+        )  # fmt: skip
+        try:
+            now = int(time.time() * 1000)
+            matchers = [{"name": "service", "value": "drm"}]
+            silence = body(matchers=matchers, startsAt=iso(now - 1000), endsAt=iso(now + 3_600_000))
+            silence_id = httpx.post(f"{server.url}/api/v1/silences", json=silence).json()["silenceID"]
+            end = now // 60_000 * 60_000
+            base = {"name": "http_server_requests", "nf.app": "drm", "route": "/license"}
+            points = []
+            for ts in range(end - 7_200_000, end + 1, 60_000):
+                bad = 0.5 if ts > end - 600_000 else 0.0
+                points += [Datapoint({**base, "status_class": "5xx"}, ts, bad)]
+                points += [Datapoint({**base, "status_class": "2xx"}, ts, 1 - bad)]
+            server.server.store.write_datapoints(points)
+
+            def silenced():
+                found = httpx.get(f"{server.url}/api/v1/alerts", params={"label": "service=drm"}).json()[
+                    "alerts"
+                ]
+                firing = [a for a in found if a["state"] == "firing"]
+                return firing if firing and all(a["silenced_by"] == silence_id for a in firing) else None
+
+            eventually(silenced, timeout_s=30, what="drm's alerts firing, silenced")
+            time.sleep(1)  # several evaluations
+            assert [t for t in fake.triggers(key) if t.payload.get("component") == "drm"] == []
+            assert httpx.delete(f"{server.url}/api/v1/silences/{silence_id}").status_code == 200
+            eventually(
+                lambda: [t for t in fake.triggers(key) if t.payload.get("component") == "drm"],
+                timeout_s=30,
+                what="the page once the silence is expired",
+            )
+        finally:
+            server.stop()
