@@ -81,7 +81,11 @@ def test_chaos_pages_once_through_429s_and_a_500_and_resolves_after(system):
         timeout_s=90,
         what="licence traffic in the fast SLO's long window",
     )
-    assert fake.events == [], [e.payload.get("summary") for e in fake.events]  # calm: nothing paged
+    # Calm: drm pages nothing. (Other SLOs may: a loaded machine slows the fleet enough to
+    # burn the latency SLOs, which is the system working; they page on their own keys.)
+    calm = [e.payload.get("summary") for e in fake.events if e.payload.get("component") == "drm"]
+    assert calm == []
+    before = len(fake.requests)
     fake.fail_next(429, 429, 500, retry_after=1)
     for url in fleet.urls("drm"):
         assert httpx.post(f"{url}/chaos", json={"error_rate": 0.5, "duration_s": CHAOS_S}).status_code == 200
@@ -92,7 +96,8 @@ def test_chaos_pages_once_through_429s_and_a_500_and_resolves_after(system):
     [trigger] = eventually(lambda: fake.triggers(KEY, dedup_key=key), timeout_s=120, what="its trigger")
     assert trigger.payload["severity"] == "critical"
     assert trigger.payload["group"] == FAST
-    assert [r.status for r in fake.requests[:3]] == [429, 429, 500]  # taken on the fourth try
+    # PagerDuty answered 429, 429 and 500 first (to whichever page came first): retried, taken.
+    assert [r.status for r in fake.requests[before : before + 3]] == [429, 429, 500]
 
     # The chaos ends by itself; the 1 m window empties; the page resolves itself.
     eventually(lambda: fast_page(server)["state"] == "resolved" or None, timeout_s=180, what="recovery")
