@@ -19,6 +19,7 @@ from canary.kayenta_views import canary_status, standalone_status
 from canary.requests import read_canary_request, read_standalone_request
 from canary.runner import CanaryRunner
 from canary.scopes import RequestError
+from canary.scorer import Thresholds
 
 __all__ = ["CanaryService", "NotFound", "StartOptions"]
 
@@ -71,65 +72,63 @@ class CanaryService:
     def start_canary(
         self, raw_config: object, request: object, options: StartOptions, *, config_id: str | None = None
     ) -> str:
-        """Start one judgement (``POST /canary``); answers its execution id."""
-        raw, config = self._config(raw_config, config_id)
-        if request is None:
-            raise RequestError("executionRequest", "executionRequest must be provided")
-        now_ms = int(self._clock() * 1000)
-        plan, thresholds = read_canary_request(
-            request, config, default_step_ms=self._step_ms, settle_ms=self._settle_ms, now_ms=now_ms
-        )
-        analysis_id = new_id(now_ms)
-        judgement = Judgement(1, analysis_id, dict(plan.scopes), plan.due_ms)
-        self._submit(analysis_id, "canary", raw, request, thresholds, [judgement], options, config_id, now_ms)
-        return analysis_id
+        """Start one judgement (``POST /canary``); answers its execution id (the analysis id)."""
+
+        def plan(config: CanaryConfig, now_ms: int, analysis_id: str) -> tuple[list[Judgement], Thresholds]:
+            found, thresholds = read_canary_request(
+                request, config, default_step_ms=self._step_ms, settle_ms=self._settle_ms, now_ms=now_ms
+            )
+            return [Judgement(1, analysis_id, dict(found.scopes), found.due_ms)], thresholds
+
+        return self._start("canary", raw_config, request, options, config_id, plan)
 
     def start_standalone(
         self, raw_config: object, request: object, options: StartOptions, *, config_id: str | None = None
     ) -> str:
         """Start a multi-interval analysis (``POST /standalone_canary_analysis``)."""
-        raw, config = self._config(raw_config, config_id)
-        if request is None:
-            raise RequestError("executionRequest", "executionRequest must be provided for ad-hoc requests")
-        now_ms = int(self._clock() * 1000)
-        plans, thresholds, _ = read_standalone_request(
-            request, config, default_step_ms=self._step_ms, settle_ms=self._settle_ms, now_ms=now_ms
-        )
-        analysis_id = new_id(now_ms)
-        judgements = [
-            Judgement(i, f"{analysis_id}-{i}", dict(p.scopes), p.due_ms) for i, p in enumerate(plans, start=1)
-        ]
-        self._submit(
-            analysis_id, "standalone", raw, request, thresholds, judgements, options, config_id, now_ms
-        )
-        return analysis_id
 
-    def _submit(
+        def plan(config: CanaryConfig, now_ms: int, analysis_id: str) -> tuple[list[Judgement], Thresholds]:
+            found, thresholds, _ = read_standalone_request(
+                request, config, default_step_ms=self._step_ms, settle_ms=self._settle_ms, now_ms=now_ms
+            )
+            judgements = [
+                Judgement(i, f"{analysis_id}-{i}", dict(p.scopes), p.due_ms) for i, p in enumerate(found, 1)
+            ]
+            return judgements, thresholds
+
+        return self._start("standalone", raw_config, request, options, config_id, plan)
+
+    def _start(
         self,
-        analysis_id: str,
         kind: str,
-        raw: dict[str, Any],
+        raw_config: object,
         request: object,
-        thresholds: Any,
-        judgements: list[Judgement],
         options: StartOptions,
         config_id: str | None,
-        now_ms: int,
-    ) -> None:
-        analysis = Analysis(
-            id=analysis_id,
-            kind=kind,
-            config=raw,
-            request=dict(request) if isinstance(request, Mapping) else {},
-            thresholds=thresholds,
-            judgements=judgements,
-            created_ms=now_ms,
-            application=_text(options, "application", "ad-hoc") or "ad-hoc",
-            user=_text(options, "user", "anonymous") or "anonymous",
-            parent_pipeline_execution_id=_text(options, "parentPipelineExecutionId", None),
-            config_id=config_id,
+        plan: Callable[[CanaryConfig, int, str], tuple[list[Judgement], Thresholds]],
+    ) -> str:
+        raw, config = self._config(raw_config, config_id)
+        if request is None:
+            raise RequestError("executionRequest", "executionRequest must be provided")
+        now_ms = int(self._clock() * 1000)
+        analysis_id = new_id(now_ms)
+        judgements, thresholds = plan(config, now_ms, analysis_id)
+        self.runner.submit(
+            Analysis(
+                id=analysis_id,
+                kind=kind,
+                config=raw,
+                request=dict(request) if isinstance(request, Mapping) else {},
+                thresholds=thresholds,
+                judgements=judgements,
+                created_ms=now_ms,
+                application=_text(options, "application", "ad-hoc") or "ad-hoc",
+                user=_text(options, "user", "anonymous") or "anonymous",
+                parent_pipeline_execution_id=_text(options, "parentPipelineExecutionId", None),
+                config_id=config_id,
+            )
         )
-        self.runner.submit(analysis)
+        return analysis_id
 
     def canary_status(self, execution_id: str) -> dict[str, Any] | None:
         """``GET /canary/{id}``: a single execution or one judgement of a standalone analysis."""

@@ -12,7 +12,7 @@ store.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Annotated, Any, Protocol
 
 from fastapi import APIRouter, Body, Query, Response
 from fastapi.responses import JSONResponse
@@ -20,11 +20,17 @@ from fastapi.responses import JSONResponse
 from canary.config import ConfigError
 from canary.config_store import ConfigConflict
 from canary.scopes import RequestError
-from canary.service import CanaryService, NotFound
+from canary.service import CanaryService, NotFound, StartOptions
 
 __all__ = ["kayenta_router"]
 
 JsonBody = Annotated[Any, Body()]
+
+
+class Starter(Protocol):
+    def __call__(
+        self, raw_config: object, request: object, options: StartOptions, *, config_id: str | None = None
+    ) -> str: ...
 
 
 def _problem(status: int, problems: list[tuple[str, str]]) -> JSONResponse:
@@ -67,75 +73,45 @@ def kayenta_router(service: CanaryService) -> APIRouter:
     def options(application: str | None, user: str | None, parent: str | None) -> dict[str, str | None]:
         return {"application": application, "user": user, "parentPipelineExecutionId": parent}
 
-    @router.post("/canary")
-    def start_canary(
-        body: JsonBody = None,
-        application: str | None = None,
-        parentPipelineExecutionId: str | None = None,
-    ) -> Any:
-        def work() -> dict[str, str]:
-            raw = _body(body)
-            found = service.start_canary(
-                raw.get("canaryConfig"),
-                raw.get("executionRequest"),
-                options(application, None, parentPipelineExecutionId),
-            )
-            return {"canaryExecutionId": found}
+    def start_routes(path: str, start: Starter, answer_key: str, *, takes_user: bool) -> None:
+        """``POST path`` (ad hoc: ``{canaryConfig, executionRequest}``) and ``POST path/{configId}``."""
 
-        return _answer(work)
+        @router.post(path, name=f"start{answer_key}")
+        def ad_hoc(
+            body: JsonBody = None,
+            application: str | None = None,
+            user: str | None = None,
+            parentPipelineExecutionId: str | None = None,
+        ) -> Any:
+            def work() -> dict[str, str]:
+                raw = _body(body)
+                chosen = options(application, user if takes_user else None, parentPipelineExecutionId)
+                return {answer_key: start(raw.get("canaryConfig"), raw.get("executionRequest"), chosen)}
 
-    @router.post("/canary/{config_id}")
-    def start_canary_with_config(
-        config_id: str,
-        body: JsonBody = None,
-        application: str | None = None,
-        parentPipelineExecutionId: str | None = None,
-    ) -> Any:
-        def work() -> dict[str, str]:
-            found = service.start_canary(
-                None, _body(body), options(application, None, parentPipelineExecutionId), config_id=config_id
-            )
-            return {"canaryExecutionId": found}
+            return _answer(work)
 
-        return _answer(work)
+        @router.post(f"{path}/{{config_id}}", name=f"start{answer_key}WithConfig")
+        def with_config(
+            config_id: str,
+            body: JsonBody = None,
+            application: str | None = None,
+            user: str | None = None,
+            parentPipelineExecutionId: str | None = None,
+        ) -> Any:
+            def work() -> dict[str, str]:
+                chosen = options(application, user if takes_user else None, parentPipelineExecutionId)
+                return {answer_key: start(None, _body(body), chosen, config_id=config_id)}
+
+            return _answer(work)
+
+    start_routes("/canary", service.start_canary, "canaryExecutionId", takes_user=False)
+    start_routes(
+        "/standalone_canary_analysis", service.start_standalone, "canaryAnalysisExecutionId", takes_user=True
+    )
 
     @router.get("/canary/{execution_id}")
     def canary_status(execution_id: str) -> Any:
         return _answer(lambda: _not_found(execution_id, service.canary_status(execution_id)))
-
-    @router.post("/standalone_canary_analysis")
-    def start_standalone(
-        body: JsonBody = None,
-        application: str | None = None,
-        user: str | None = None,
-        parentPipelineExecutionId: str | None = None,
-    ) -> Any:
-        def work() -> dict[str, str]:
-            raw = _body(body)
-            found = service.start_standalone(
-                raw.get("canaryConfig"),
-                raw.get("executionRequest"),
-                options(application, user, parentPipelineExecutionId),
-            )
-            return {"canaryAnalysisExecutionId": found}
-
-        return _answer(work)
-
-    @router.post("/standalone_canary_analysis/{config_id}")
-    def start_standalone_with_config(
-        config_id: str,
-        body: JsonBody = None,
-        application: str | None = None,
-        user: str | None = None,
-        parentPipelineExecutionId: str | None = None,
-    ) -> Any:
-        def work() -> dict[str, str]:
-            found = service.start_standalone(
-                None, _body(body), options(application, user, parentPipelineExecutionId), config_id=config_id
-            )
-            return {"canaryAnalysisExecutionId": found}
-
-        return _answer(work)
 
     @router.get("/standalone_canary_analysis/{analysis_id}")
     def standalone_status(analysis_id: str) -> Any:
