@@ -8,9 +8,8 @@ import time
 import httpx
 import pytest
 
-from canary.scopes import iso
-from store.model import Datapoint
 from tests.fakes.pagerduty import serve_pagerduty_fake
+from tests.support.canary import post_canary, seed_latency
 from tests.support.polling import eventually
 from tests.support.server import RunningServer
 
@@ -68,31 +67,6 @@ def test_a_bad_range_is_refused(running):
     assert answer.status_code == 400 and answer.json()["errors"][0]["field"] == "end"
 
 
-def _canary(server, start, end):
-    config = {
-        "name": "drm-canary",
-        "metrics": [
-            {
-                "name": "latency",
-                "query": {"type": "atlas", "q": "name,latency,:eq,:max"},
-                "groups": ["g"],
-                "analysisConfigurations": {"canary": {"critical": True, "direction": "increase"}},
-            }
-        ],
-    }
-    window = {"start": iso(start), "end": iso(end), "step": 10}
-    pair = {
-        "controlScope": {"scope": "drm-v1", **window},
-        "experimentScope": {"scope": "drm-v2-canary", **window},
-    }
-    body = {
-        "canaryConfig": config,
-        "executionRequest": {"scopes": {"default": pair}, "thresholds": {"pass": 75, "marginal": 50}},
-    }
-    answer = httpx.post(f"{server.url}/canary", json=body)
-    assert answer.status_code == 200, answer.text
-
-
 def _canary_alert(server):
     found = httpx.get(f"{server.url}/api/v1/alerts", params={"label": "alertname=CanaryFailed"}).json()[
         "alerts"
@@ -104,17 +78,9 @@ def test_a_failed_canary_is_an_alert_until_a_later_analysis_passes(running):
     server, fake = running
     now = int(time.time() * 1000) // 10_000 * 10_000
     bad, good = (now - 1_200_000, now - 900_000), (now - 600_000, now - 300_000)
-    points = []
-    for start, end in (bad, good):
-        for ts in range(start + 10_000, end + 1, 10_000):
-            jitter = (ts // 10_000 % 7) / 1000
-            slower = 0.05 if (start, end) == bad else 0.0
-            points.append(Datapoint({"name": "latency", "nf.cluster": "drm-v1"}, ts, 0.02 + jitter))
-            points.append(
-                Datapoint({"name": "latency", "nf.cluster": "drm-v2-canary"}, ts, 0.02 + jitter + slower)
-            )
-    server.server.store.write_datapoints(points)
-    _canary(server, *bad)
+    seed_latency(server.server.store, *bad, canary_slower_s=0.05)
+    seed_latency(server.server.store, *good)
+    post_canary(server.url, *bad)
     alert = eventually(lambda: _canary_alert(server), timeout_s=30, what="the CanaryFailed alert")
     assert (alert["state"], alert["severity"], alert["labels"]["experiment"]) == (
         "firing",
@@ -123,5 +89,5 @@ def test_a_failed_canary_is_an_alert_until_a_later_analysis_passes(running):
     )
     [trigger] = eventually(lambda: fake.triggers(KEY, dedup_key=alert["dedup_key"]), what="the ticket")
     assert trigger.payload["severity"] == "warning"
-    _canary(server, *good)
+    post_canary(server.url, *good)
     eventually(lambda: _canary_alert(server)["state"] == "resolved" or None, timeout_s=30, what="the resolve")

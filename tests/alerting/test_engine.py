@@ -6,38 +6,12 @@ from __future__ import annotations
 
 import pytest
 
-from alerting.delivery import Deliverer, SendResult
+from alerting.delivery import Deliverer
 from alerting.engine import AlertEngine
 from alerting.model import Alert, AlertSample, advance, fingerprint
 from alerting.pagerduty import EVENTS
 from store.duckdb_store import DuckDBStore
-
-T0 = 1_800_000_000.0
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-class Scripted:
-    rate_key = "pd"
-
-    def __init__(self) -> None:
-        self.got: list[dict] = []
-
-    def send(self, payload):
-        self.got.append(dict(payload))
-        return SendResult(202)
-
-    def close(self):
-        pass
-
-    def actions(self):
-        return [(e["event_action"], e["dedup_key"]) for e in self.got]
+from tests.alerting.support import Clock, Scripted
 
 
 class Rule:

@@ -15,8 +15,8 @@ from alerting.delivery import Deliverer
 from alerting.pagerduty import CHANGE, EVENTS, PagerDutySender, alert_event
 from canary.scopes import iso
 from store.duckdb_store import DuckDBStore
-from store.model import Datapoint
 from tests.fakes.pagerduty import PagerDutyFake, serve_pagerduty_fake
+from tests.support.canary import post_canary, seed_latency
 from tests.support.polling import eventually
 from tests.support.server import RunningServer
 
@@ -124,34 +124,12 @@ def test_the_server_pages_finished_canary_analyses_as_change_events(served, fake
     try:
         fake.fail_next(503)
         end = (int(time.time() * 1000) - 600_000) // 10_000 * 10_000
-        start = end - 300_000
-        server.server.store.write_datapoints(
-            [
-                Datapoint({"name": "latency", "nf.cluster": cluster}, ts, 0.02 + (ts // 10_000 % 5) / 1000)
-                for cluster in ("drm-v1", "drm-v2-canary")
-                for ts in range(start + 10_000, end + 1, 10_000)
-            ]
-        )
-        config = {
-            "name": "drm-canary",
-            "metrics": [
-                {"name": "latency", "query": {"type": "atlas", "q": "name,latency,:eq,:max"}, "groups": ["g"]}
-            ],
-        }
-        window = {"start": iso(start), "end": iso(end), "step": 10}
-        pair = {
-            "controlScope": {"scope": "drm-v1", **window},
-            "experimentScope": {"scope": "drm-v2-canary", **window},
-        }
-        request = {"scopes": {"default": pair}, "thresholds": {"pass": 75, "marginal": 50}}
-        answer = httpx.post(
-            f"{server.url}/canary", json={"canaryConfig": config, "executionRequest": request}
-        )
-        assert answer.status_code == 200, answer.text
+        seed_latency(server.server.store, end - 300_000, end)
+        execution_id = post_canary(server.url, end - 300_000, end)
         [change] = eventually(lambda: fake.change_events, timeout_s=30, what="the change event")
         assert change.routing_key == KEY
         assert change.body["payload"]["summary"].startswith("Canary pass: drm-canary")
-        assert change.body["payload"]["custom_details"]["analysis_id"] == answer.json()["canaryExecutionId"]
+        assert change.body["payload"]["custom_details"]["analysis_id"] == execution_id
         shown = httpx.get(f"{server.url}/api/v1/notifications", params={"channel": CHANGE}).json()
         [row] = shown["notifications"]
         assert (row["status"], row["attempts"], row["last_status"]) == ("sent", 2, 202)

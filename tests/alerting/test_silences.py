@@ -9,7 +9,8 @@ import pytest
 from alerting.model import AlertSample, fingerprint
 from alerting.silences import Matcher, SilenceBook, SilenceError, read_silence
 from canary.scopes import iso
-from tests.alerting.test_engine import Clock, Rule, Scripted, _engine, sample
+from tests.alerting.support import Clock, Scripted
+from tests.alerting.test_engine import Rule, _engine, sample
 from tests.support.server import RunningServer
 
 NOW = 1_800_000_000_000

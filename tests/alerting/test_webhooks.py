@@ -18,7 +18,8 @@ from alerting.webhooks import ZERO_TIME, WebhookSender, webhook_channel, webhook
 from canary.scopes import iso
 from sample_services.serving import ServerThread
 from store.duckdb_store import DuckDBStore
-from tests.alerting.test_engine import Clock, Rule, sample
+from tests.alerting.support import Clock
+from tests.alerting.test_engine import Rule, sample
 
 
 class Receiver:

@@ -5,13 +5,11 @@ from __future__ import annotations
 
 import time
 
-import httpx
-
 from canary.analysis import Analysis, Judgement, final_result
 from canary.change_events import change_event
 from canary.scopes import ScopePair, ScopeWindow, iso
 from canary.scorer import Thresholds
-from store.model import Datapoint
+from tests.support.canary import post_canary, seed_latency
 from tests.support.polling import eventually
 from tests.support.server import RunningServer
 
@@ -74,37 +72,11 @@ def test_the_server_hands_each_finished_analysis_to_its_senders(tmp_path):
         sent: list[dict] = []
         server.server.change_event_senders.append(sent.append)
         end = (int(time.time() * 1000) - 600_000) // 10_000 * 10_000
-        start = end - 300_000
-        server.server.store.write_datapoints(
-            [
-                Datapoint({"name": "latency", "nf.cluster": cluster}, ts, 0.02 + (ts // 10_000 % 7) / 1000)
-                for cluster in ("drm-v1", "drm-v2-canary")
-                for ts in range(start + 10_000, end + 1, 10_000)
-            ]
-        )
-        config = {
-            "name": "drm-canary",
-            "metrics": [
-                {"name": "latency", "query": {"type": "atlas", "q": "name,latency,:eq,:max"}, "groups": ["g"]}
-            ],
-        }
-        scope = {"start": iso(start), "end": iso(end), "step": 10}
-        request = {
-            "scopes": {
-                "default": {
-                    "controlScope": {"scope": "drm-v1", **scope},
-                    "experimentScope": {"scope": "drm-v2-canary", **scope},
-                }
-            },
-            "thresholds": {"pass": 75, "marginal": 50},
-        }
-        answer = httpx.post(
-            f"{server.url}/canary", json={"canaryConfig": config, "executionRequest": request}
-        )
-        assert answer.status_code == 200, answer.text
+        seed_latency(server.server.store, end - 300_000, end)
+        execution_id = post_canary(server.url, end - 300_000, end)
         eventually(lambda: sent, timeout_s=30, what="a change event")
         [event] = sent
-        assert event["payload"]["custom_details"]["analysis_id"] == answer.json()["canaryExecutionId"]
+        assert event["payload"]["custom_details"]["analysis_id"] == execution_id
         assert event["payload"]["custom_details"]["verdict"] == "pass"
     finally:
         server.stop()

@@ -10,11 +10,9 @@ long again. The shipped ``sample_services/canary/drm.json`` judges each window t
 
 from __future__ import annotations
 
-import asyncio
 import json
 import subprocess
 import sys
-import threading
 import time
 
 import httpx
@@ -23,8 +21,7 @@ import pytest
 from canary.scopes import iso
 from sample_services.canary import DRM_CANARY_CONFIG
 from sample_services.fleet import write_fleet_file
-from sample_services.traffic import TrafficGenerator
-from tests.support.fleet import start_fleet
+from tests.support.fleet import start_fleet, steady_traffic
 from tests.support.polling import eventually
 from tests.support.server import RunningServer
 
@@ -42,33 +39,27 @@ def windows(tmp_path_factory):
         data / "logs", otlp_endpoint=f"{server.url}/v1/traces", bulk_url=f"{server.url}/_bulk"
     )
     write_fleet_file(server.server.config.fleet_map, [i.spec for i in fleet.instances.values()])
-    stop = threading.Event()
-
-    def drive() -> None:
-        generator = TrafficGenerator(fleet.upstreams(), sessions_per_s=12, jobs_per_min=0)
-        while not stop.is_set():
-            asyncio.run(generator.run(duration_s=5))
-
-    traffic = threading.Thread(target=drive, daemon=True)
-    traffic.start()
     try:
-        time.sleep(10)  # the first scrapes give no rates yet
-        clean = (int(time.time() * 1000), 0)
-        time.sleep(PHASE_S)
-        chaos = {"latency_ms": SLOWER_MS, "error_rate": 0.0, "duration_s": 600}
-        answer = httpx.post(f"{fleet.url('drm-v2-canary')}/chaos", json=chaos, timeout=10)
-        assert answer.status_code == 200, answer.text
-        clean = (clean[0], int(time.time() * 1000))
-        time.sleep(5)  # requests in flight when the chaos began
-        slow_start = int(time.time() * 1000)
-        time.sleep(PHASE_S)
-        slow = (slow_start, int(time.time() * 1000))
-        yield server, {"clean": clean, "slow": slow}
+        with steady_traffic(fleet):
+            yield server, _phases(fleet)
     finally:
-        stop.set()
-        traffic.join(timeout=30)
         fleet.stop()
         server.stop()
+
+
+def _phases(fleet) -> dict[str, tuple[int, int]]:
+    """A clean phase, then one with the canary slower; answers both windows (epoch ms)."""
+    time.sleep(10)  # the first scrapes give no rates yet
+    clean_start = int(time.time() * 1000)
+    time.sleep(PHASE_S)
+    chaos = {"latency_ms": SLOWER_MS, "error_rate": 0.0, "duration_s": 600}
+    answer = httpx.post(f"{fleet.url('drm-v2-canary')}/chaos", json=chaos, timeout=10)
+    assert answer.status_code == 200, answer.text
+    clean = (clean_start, int(time.time() * 1000))
+    time.sleep(5)  # requests in flight when the chaos began
+    slow_start = int(time.time() * 1000)
+    time.sleep(PHASE_S)
+    return {"clean": clean, "slow": (slow_start, int(time.time() * 1000))}
 
 
 def _analyse(server, window) -> dict:

@@ -9,18 +9,14 @@ The drm SLO is put through the API with its page tier compressed to 12 m / 1 m a
 
 from __future__ import annotations
 
-import asyncio
-import threading
-
 import httpx
 import pytest
 
 from sample_services.fleet import write_fleet_file
 from sample_services.slos import DEMO_SLO_DIR
-from sample_services.traffic import TrafficGenerator
 from tests.e2e.test_slo_burn import FAST, fast_copy
 from tests.fakes.pagerduty import serve_pagerduty_fake
-from tests.support.fleet import start_fleet
+from tests.support.fleet import start_fleet, steady_traffic
 from tests.support.polling import eventually
 from tests.support.server import RunningServer
 
@@ -43,20 +39,10 @@ def system(tmp_path_factory):
         )
         fleet = start_fleet(data / "logs", otlp_endpoint=None, bulk_url=None, canaries=False)
         write_fleet_file(server.server.config.fleet_map, [i.spec for i in fleet.instances.values()])
-        stop = threading.Event()
-
-        def drive() -> None:
-            generator = TrafficGenerator(fleet.upstreams(), sessions_per_s=12, jobs_per_min=0)
-            while not stop.is_set():
-                asyncio.run(generator.run(duration_s=5))
-
-        traffic = threading.Thread(target=drive, daemon=True)
-        traffic.start()
         try:
-            yield server, fleet, fake
+            with steady_traffic(fleet):
+                yield server, fleet, fake
         finally:
-            stop.set()
-            traffic.join(timeout=30)
             fleet.stop()
             server.stop()
 

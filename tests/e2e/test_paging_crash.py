@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -21,6 +20,7 @@ import httpx
 from tests.fakes.pagerduty import serve_pagerduty_fake
 from tests.support.polling import eventually
 from tests.support.ports import free_port
+from tests.support.serve_process import serve
 
 KEY = "R0UT1NGKEY0123456789ABCDEFGHIJKL"
 SLO = """
@@ -42,30 +42,14 @@ spec:
 """
 
 
-def _serve(data: Path, slos: Path, port: int, pagerduty: str, log: Path) -> subprocess.Popen:
+def _serve(data: Path, slos: Path, port: int, pagerduty: str, log: Path) -> subprocess.Popen[bytes]:
     environ = {
         **os.environ,
         "WATCHFLOOR_PAGERDUTY_URL": pagerduty,
         "WATCHFLOOR_PAGERDUTY_ROUTING_KEY": KEY,
         "WATCHFLOOR_ALERT_EVAL_INTERVAL_S": "0.5",
     }
-    with log.open("a") as stderr:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "console.cli", "serve", "--data", str(data), "--port", str(port),
-             "--step", "60s", "--slo-dir", str(slos)],
-            stdout=subprocess.DEVNULL, stderr=stderr, env=environ,
-        )  # fmt: skip
-
-    def healthy() -> bool:
-        if process.poll() is not None:
-            raise AssertionError(f"serve exited: {log.read_text()[-3000:]}")
-        try:
-            return httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200
-        except httpx.HTTPError:
-            return False
-
-    eventually(healthy, timeout_s=30, what="the server to answer /healthz")
-    return process
+    return serve(data, port, log, "--step", "60s", "--slo-dir", str(slos), environ=environ)
 
 
 def _burn(url: str) -> None:

@@ -4,50 +4,17 @@ from __future__ import annotations
 
 import json
 import signal
-import subprocess
-import sys
 import threading
 import time
-from pathlib import Path
 
 import httpx
 
 from tests.support.polling import eventually
 from tests.support.ports import free_port
+from tests.support.serve_process import serve
 
 TRACE = "0af7651916cd43dd8448eb211c80319c"
 STAMP = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-
-
-def _serve(data: Path, port: int, log: Path) -> subprocess.Popen:
-    with log.open("w") as stderr:  # a file, not a pipe: a pipe nobody reads would fill up
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "console.cli",
-                "serve",
-                "--data",
-                str(data),
-                "--port",
-                str(port),
-                "--step",
-                "10s",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=stderr,
-        )
-
-    def healthy() -> bool:
-        if process.poll() is not None:
-            raise AssertionError(f"serve exited: {log.read_text()}")
-        try:
-            return httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200
-        except httpx.HTTPError:
-            return False
-
-    eventually(healthy, timeout_s=30, what="the server to answer /healthz")
-    return process
 
 
 def _bulk_body(batch: int) -> str:
@@ -111,7 +78,7 @@ class Ingest(threading.Thread):
 def test_everything_acknowledged_before_a_kill_is_there_after_a_restart(tmp_path):
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    process = _serve(tmp_path, port, tmp_path / "first.log")
+    process = serve(tmp_path, port, tmp_path / "first.log", "--step", "10s")
     ingest = Ingest(url)
     try:
         ingest.start()
@@ -124,7 +91,7 @@ def test_everything_acknowledged_before_a_kill_is_there_after_a_restart(tmp_path
             process.kill()
     assert len(ingest.acknowledged_docs) >= 20 * 50
 
-    restarted = _serve(tmp_path, port, tmp_path / "second.log")
+    restarted = serve(tmp_path, port, tmp_path / "second.log", "--step", "10s")
     try:
         stored_docs: set[str] = set()
         before = None

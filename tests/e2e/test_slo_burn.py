@@ -10,9 +10,7 @@ the 5xx the drm instances themselves counted.
 
 from __future__ import annotations
 
-import asyncio
 import re
-import threading
 import time
 
 import httpx
@@ -20,8 +18,7 @@ import pytest
 
 from sample_services.fleet import write_fleet_file
 from sample_services.slos import DEMO_SLO_DIR
-from sample_services.traffic import TrafficGenerator
-from tests.support.fleet import start_fleet
+from tests.support.fleet import start_fleet, steady_traffic
 from tests.support.polling import eventually
 from tests.support.server import RunningServer
 
@@ -46,18 +43,8 @@ def system(tmp_path_factory):
     server = RunningServer(data / "server", step_ms=5_000, scrape_interval_ms=1_000, slo_dir=DEMO_SLO_DIR)
     fleet = start_fleet(data / "logs", otlp_endpoint=None, bulk_url=None, canaries=False)
     write_fleet_file(server.server.config.fleet_map, [i.spec for i in fleet.instances.values()])
-    stop = threading.Event()
-
-    def drive() -> None:
-        generator = TrafficGenerator(fleet.upstreams(), sessions_per_s=12, jobs_per_min=0)
-        while not stop.is_set():
-            asyncio.run(generator.run(duration_s=5))
-
-    traffic = threading.Thread(target=drive, daemon=True)
-    traffic.start()
-    yield server, fleet
-    stop.set()
-    traffic.join(timeout=30)
+    with steady_traffic(fleet):
+        yield server, fleet
     fleet.stop()
     server.stop()
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -10,6 +13,7 @@ from sample_services.chaos import Fault
 from sample_services.fleet import Instance, build_instance, upstreams_of
 from sample_services.service import APPS, InstanceSpec
 from sample_services.serving import ServerThread
+from sample_services.traffic import TrafficGenerator
 from tracing.instrument import TelemetrySettings
 
 
@@ -82,3 +86,22 @@ def start_fleet(
         instances[spec.cluster] = instance
         server.start(instance.app)
     return RunningFleet(instances, servers, log_dir)
+
+
+@contextmanager
+def steady_traffic(fleet: RunningFleet, sessions_per_s: float = 12.0) -> Iterator[None]:
+    """Viewer traffic against ``fleet`` on a thread of its own while the block runs (no encoding jobs)."""
+    stop = threading.Event()
+
+    def drive() -> None:
+        generator = TrafficGenerator(fleet.upstreams(), sessions_per_s=sessions_per_s, jobs_per_min=0)
+        while not stop.is_set():
+            asyncio.run(generator.run(duration_s=5))
+
+    traffic = threading.Thread(target=drive, daemon=True)
+    traffic.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        traffic.join(timeout=30)
