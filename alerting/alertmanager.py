@@ -20,7 +20,7 @@ from typing import Any
 
 import httpx
 
-from alerting.engine import EXTERNAL, AlertEngine
+from alerting.engine import AlertEngine
 from alerting.model import Alert
 from collectors.urls import redact_url
 from store.model import iso_ms as iso
@@ -65,7 +65,7 @@ class AlertmanagerPusher:
     def push(self) -> bool:
         """One push; answers whether Alertmanager took it."""
         # Alerts Alertmanager sent us are its own: posting them back would keep them firing.
-        alerts = {a.fingerprint: a for a in self._engine.alerts() if a.rule not in EXTERNAL}
+        alerts = {a.fingerprint: a for a in self._engine.alerts() if not a.external}
         firing = [a for a in alerts.values() if a.state == "firing"]
         gone = [alerts[f] for f in self._announced if f in alerts and alerts[f].state != "firing"]
         now_ms = int(self._clock() * 1000)

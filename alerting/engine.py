@@ -36,7 +36,6 @@ _log = logging.getLogger("watchfloor.alerts")
 PAGERDUTY_SEVERITY = {"page": "critical", "ticket": "warning"}
 DETAIL_LIMIT = 2_000
 _ALERT_FIELDS = {f.name for f in dataclasses.fields(Alert)}
-EXTERNAL = frozenset({"alertmanager", "canary"})  # alerts sent to us or raised by events, not evaluated
 # Alertmanager re-sends firing alerts at least every repeat_interval (4 h by default): one
 # not heard of for longer has been lost on the way, and resolves.
 EXTERNAL_TTL_MS = 4 * 3_600_000 + 15 * 60_000
@@ -54,6 +53,13 @@ class AlertStore(Protocol):
 
 def dedup_key(alert: Alert) -> str:
     return f"watchfloor/{alert.fingerprint}"
+
+
+def _unstamped(body: dict[str, Any]) -> str:
+    """The document as compared for saving: an evaluated alert's time stamp does not count (an
+    external alert's does: how long it has gone unheard decides when it resolves)."""
+    keep = body.get("external", False)
+    return json.dumps({k: v for k, v in body.items() if keep or k != "updated_ms"}, sort_keys=True)
 
 
 def _rank(severity: str) -> int:
@@ -93,6 +99,9 @@ class AlertEngine:
         self._lock = threading.Lock()
         self._alerts: dict[str, Alert] = {}
         self._paged: set[str] = set()  # fingerprints with a trigger sent and no resolve yet
+        # What each alert's document holds (without its time stamp): unchanged alerts are not
+        # written again at every evaluation.
+        self._saved: dict[str, str] = {}
         for document in store.documents(ALERT_KIND):
             try:
                 raw = json.loads(document.body)
@@ -104,6 +113,7 @@ class AlertEngine:
                 _log.exception("alert %s cannot be read; left as it is", document.name)
                 continue
             self._alerts[alert.fingerprint] = alert
+            self._saved[alert.fingerprint] = _unstamped(self._body(alert) | {"paged": paged})
             if paged:
                 self._paged.add(alert.fingerprint)
 
@@ -163,7 +173,7 @@ class AlertEngine:
         for alert_fingerprint, alert in self._alerts.items():
             if alert_fingerprint in samples or alert.rule in failed:
                 continue
-            if alert.rule in EXTERNAL and now_ms - alert.updated_ms < EXTERNAL_TTL_MS:
+            if alert.external and now_ms - alert.updated_ms < EXTERNAL_TTL_MS:
                 continue  # sent to us, not evaluated here: it lasts until its sender resolves it
             transition = advance(alert, None, now_ms)  # its rule no longer reports it: it stopped
             if transition:
@@ -204,7 +214,9 @@ class AlertEngine:
         The first notification is committed together with the alert's document (which says
         it paged): a crash can lose neither without the other.
         """
-        document: tuple[str, str, str] | None = (ALERT_KIND, alert.fingerprint, json.dumps(self._body(alert)))
+        body = self._body(alert)
+        document: tuple[str, str, str] | None = (ALERT_KIND, alert.fingerprint, json.dumps(body))
+        self._saved[alert.fingerprint] = _unstamped(body)
         channels = sorted(self._outbox.channels)
         if EVENTS in channels:
             self._outbox.enqueue(
@@ -252,9 +264,8 @@ class AlertEngine:
                 if alert is None:
                     if not sample.active:
                         continue
-                    alert = self._alerts[key] = Alert(
-                        key, source, dict(sample.labels), dict(sample.annotations)
-                    )
+                    labels, annotations = dict(sample.labels), dict(sample.annotations)
+                    alert = self._alerts[key] = Alert(key, source, labels, annotations, external=True)
                 transition = advance(alert, sample, now_ms)
                 if transition:
                     changes.append((key, transition))
@@ -302,9 +313,12 @@ class AlertEngine:
         return {**dataclasses.asdict(alert), "paged": alert.fingerprint in self._paged}
 
     def _save(self, alert: Alert) -> None:
-        self._store.put_document(
-            ALERT_KIND, alert.fingerprint, json.dumps(self._body(alert)), alert.updated_ms
-        )
+        """Write the alert's document when something other than its evaluation time changed."""
+        body = self._body(alert)
+        unstamped = _unstamped(body)
+        if self._saved.get(alert.fingerprint) != unstamped:
+            self._store.put_document(ALERT_KIND, alert.fingerprint, json.dumps(body), alert.updated_ms)
+            self._saved[alert.fingerprint] = unstamped
 
     async def run(self, interval_s: float) -> None:
         """Evaluate every ``interval_s`` seconds, off the event loop."""

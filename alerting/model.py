@@ -58,6 +58,9 @@ class Alert:
     inhibition: tuple[str, int] | None = None
     silenced_by: str | None = None  # the id of the silence that holds this one's page back
     pagerduty_status: str | None = None  # triggered, acknowledged, resolved: from PagerDuty's webhook
+    # Sent to us (Alertmanager) or raised by an event (a canary), not evaluated by a rule: the
+    # evaluator leaves it to its source, and it is never posted back to Alertmanager.
+    external: bool = False
 
     @property
     def severity(self) -> str:

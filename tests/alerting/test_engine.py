@@ -294,7 +294,7 @@ def test_the_alert_that_paged_is_committed_with_its_page(store, monkeypatch):
     def crash(*args, **kwargs):
         raise RuntimeError("the process died here")
 
-    monkeypatch.setattr(store, "put_document", crash)  # every save after the page fails
+    monkeypatch.setattr(store, "record_alert_transition", crash)  # what follows the page fails
     with pytest.raises(RuntimeError):
         engine.evaluate()
     monkeypatch.undo()
@@ -304,3 +304,18 @@ def test_the_alert_that_paged_is_committed_with_its_page(store, monkeypatch):
     outbox2.deliver_due()
     # The page went out, and the restarted server knew of it: its resolve follows.
     assert [a for a, _ in sender.actions()] == ["trigger", "resolve"]
+
+
+def test_an_evaluation_that_changes_nothing_writes_nothing(store, monkeypatch):
+    clock, rule, sender = Clock(), Rule(), Scripted()
+    engine, _ = _engine(store, clock, [rule], sender)
+    rule.now = [sample(True)]
+    engine.evaluate()
+    writes = []
+    monkeypatch.setattr(store, "put_document", lambda *args: writes.append(args))
+    clock.now += 30
+    engine.evaluate()
+    assert writes == []  # same state, same value: only its evaluation time moved
+    rule.now = [sample(True, value=30.0)]
+    engine.evaluate()
+    assert len(writes) == 1
