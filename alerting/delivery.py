@@ -32,7 +32,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from store.duckdb_outbox import Notification
+from store.duckdb_outbox import Notification, OutboxMixin
 
 __all__ = ["Deliverer", "SendResult", "Sender"]
 
@@ -60,31 +60,6 @@ class Sender(Protocol):
     def close(self) -> None: ...
 
 
-class OutboxStore(Protocol):
-    def enqueue_notification(
-        self,
-        channel: str,
-        payload: str,
-        dedup_key: str | None,
-        now_ms: int,
-        document: tuple[str, str, str] | None = None,
-    ) -> int: ...
-
-    def due_notifications(self, now_ms: int, limit: int) -> list[Notification]: ...
-
-    def settle_notification(
-        self,
-        notification_id: int,
-        *,
-        status: str,
-        next_attempt_ms: int,
-        last_status: int | None,
-        last_error: str | None,
-        sent_ms: int | None,
-        attempted: bool = True,
-    ) -> None: ...
-
-
 def _finite(value: Any) -> Any:
     """``value`` with every non-finite float replaced by None, recursively."""
     if isinstance(value, float):
@@ -101,7 +76,7 @@ class Deliverer:
 
     def __init__(
         self,
-        store: OutboxStore,
+        store: OutboxMixin,
         senders: Mapping[str, Sender],
         *,
         clock: Callable[[], float] = time.time,

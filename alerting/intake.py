@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from alerting.errors import InputError
 from alerting.model import AlertSample
 
 __all__ = ["IntakeError", "PagerDutyChange", "alertmanager_samples", "pagerduty_change", "verify_signature"]
@@ -36,12 +37,8 @@ PAGERDUTY_STATUSES = {
 }
 
 
-class IntakeError(ValueError):
-    def __init__(self, status: int, field: str, reason: str) -> None:
-        super().__init__(f"{field}: {reason}")
-        self.status = status
-        self.field = field
-        self.reason = reason
+class IntakeError(InputError):
+    """A webhook that cannot be taken (400), or whose signature does not match (403)."""
 
 
 def _strings(raw: object, field: str) -> dict[str, str]:
@@ -50,30 +47,30 @@ def _strings(raw: object, field: str) -> dict[str, str]:
     if not isinstance(raw, Mapping) or not all(
         isinstance(k, str) and isinstance(v, str) for k, v in raw.items()
     ):
-        raise IntakeError(400, field, "expected an object of strings")
+        raise IntakeError(field, "expected an object of strings")
     return dict(raw)
 
 
 def alertmanager_samples(body: object) -> list[AlertSample]:
     """The samples of an Alertmanager webhook message; IntakeError names what is wrong."""
     if not isinstance(body, Mapping):
-        raise IntakeError(400, "body", "expected Alertmanager's webhook message (an object)")
+        raise IntakeError("body", "expected Alertmanager's webhook message (an object)")
     if body.get("version") != "4":
-        raise IntakeError(400, "version", f'expected "4", got {body.get("version")!r}')
+        raise IntakeError("version", f'expected "4", got {body.get("version")!r}')
     alerts = body.get("alerts")
     if not isinstance(alerts, list) or len(alerts) > MAX_ALERTS:
-        raise IntakeError(400, "alerts", f"expected a list of at most {MAX_ALERTS} alerts")
+        raise IntakeError("alerts", f"expected a list of at most {MAX_ALERTS} alerts")
     samples = []
     for n, alert in enumerate(alerts):
         where = f"alerts[{n}]"
         if not isinstance(alert, Mapping):
-            raise IntakeError(400, where, "expected an object")
+            raise IntakeError(where, "expected an object")
         status = alert.get("status")
         if status not in ("firing", "resolved"):
-            raise IntakeError(400, f"{where}.status", "expected firing or resolved")
+            raise IntakeError(f"{where}.status", "expected firing or resolved")
         labels = _strings(alert.get("labels"), f"{where}.labels")
         if not labels:
-            raise IntakeError(400, f"{where}.labels", "an alert needs at least one label")
+            raise IntakeError(f"{where}.labels", "an alert needs at least one label")
         annotations = _strings(alert.get("annotations"), f"{where}.annotations")
         source = alert.get("generatorURL")
         if isinstance(source, str) and source:
@@ -85,16 +82,14 @@ def alertmanager_samples(body: object) -> list[AlertSample]:
 def verify_signature(raw_body: bytes, header: str | None, secret: str) -> None:
     """Raise IntakeError (400 missing or malformed, 403 not matching) unless a signature fits."""
     if not header:
-        raise IntakeError(400, "X-PagerDuty-Signature", "missing")
+        raise IntakeError("X-PagerDuty-Signature", "missing")
     given = [part.strip() for part in header.split(",") if part.strip()]
     found = [m.group(1) for part in given if (m := _SIGNATURE.fullmatch(part))]
     if not found or len(found) != len(given):
-        raise IntakeError(
-            400, "X-PagerDuty-Signature", "expected v1=<64 lowercase hex digits>, comma-separated"
-        )
+        raise IntakeError("X-PagerDuty-Signature", "expected v1=<64 lowercase hex digits>, comma-separated")
     expected = hmac.new(secret.encode(), raw_body, hashlib.sha256).hexdigest()
     if not any(hmac.compare_digest(expected, signature) for signature in found):
-        raise IntakeError(403, "X-PagerDuty-Signature", "no signature matches this body")
+        raise IntakeError("X-PagerDuty-Signature", "no signature matches this body", 403)
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,15 +104,15 @@ def pagerduty_change(body: object) -> PagerDutyChange | None:
     """What an incident event says, or None for events that change nothing shown."""
     event = body.get("event") if isinstance(body, Mapping) else None
     if not isinstance(event, Mapping):
-        raise IntakeError(400, "event", "expected PagerDuty's webhook v3 {event: {…}}")
+        raise IntakeError("event", "expected PagerDuty's webhook v3 {event: {…}}")
     event_type, data = event.get("event_type"), event.get("data")
     if not isinstance(event_type, str):
-        raise IntakeError(400, "event.event_type", "expected a string")
+        raise IntakeError("event.event_type", "expected a string")
     status = PAGERDUTY_STATUSES.get(event_type)
     if status is None:
         return None
     if not isinstance(data, Mapping):
-        raise IntakeError(400, "event.data", "expected the incident")
+        raise IntakeError("event.data", "expected the incident")
     key = data.get("incident_key")
     if not isinstance(key, str) or not key:
         return None  # an incident PagerDuty opened itself: not one of ours

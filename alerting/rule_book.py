@@ -19,6 +19,7 @@ from typing import Any
 
 import yaml
 
+from alerting.errors import InputError
 from alerting.rules import ThresholdRule
 from stacklang import StackLangError
 from store.interfaces import SeriesReader
@@ -33,11 +34,8 @@ _DURATION = re.compile(r"(\d+)(s|m|h|d)")
 _UNIT_MS = {"s": 1_000, "m": 60_000, "h": 3_600_000, "d": 86_400_000}
 
 
-class RuleError(ValueError):
-    def __init__(self, field: str, reason: str) -> None:
-        super().__init__(f"{field}: {reason}")
-        self.field = field
-        self.reason = reason
+class RuleError(InputError):
+    """A rule that cannot be used."""
 
 
 def _duration_ms(raw: Mapping[str, Any], key: str, default_ms: int, low_ms: int, high_ms: int) -> int:

@@ -18,6 +18,8 @@ from typing import Any
 
 import re2
 
+from alerting.errors import InputError
+
 __all__ = ["Matcher", "Silence", "SilenceBook", "SilenceError", "read_silence"]
 
 MAX_MATCHERS = 50
@@ -27,11 +29,8 @@ MAX_VALUE = 1_024
 MAX_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z
 
 
-class SilenceError(ValueError):
-    def __init__(self, field: str, reason: str) -> None:
-        super().__init__(f"{field}: {reason}")
-        self.field = field
-        self.reason = reason
+class SilenceError(InputError):
+    """A silence that cannot be kept."""
 
 
 @dataclass(frozen=True, slots=True)

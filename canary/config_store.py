@@ -17,8 +17,8 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from canary.config import ConfigError, load_canary_config
-from canary.runner import DocumentStore
 from canary.scopes import iso
+from store.duckdb_documents import DocumentsMixin
 
 __all__ = ["CONFIG_KIND", "ConfigConflict", "ConfigStore"]
 
@@ -59,7 +59,7 @@ def _check(raw: object) -> dict[str, Any]:
 class ConfigStore:
     """Create, read, update and delete canary configs by id."""
 
-    def __init__(self, store: DocumentStore, *, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, store: DocumentsMixin, *, clock: Callable[[], float] = time.time) -> None:
         self._store = store
         self._clock = clock
         self._lock = threading.Lock()  # check-then-write must not interleave

@@ -18,29 +18,19 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any
 
 from canary.analysis import EARLY_STOP, Analysis, Judgement, final_result, judgement_warnings
 from canary.config import CanaryConfig, load_canary_config
 from canary.execution import JudgementFailed, run_judgement
 from canary.metric_source import MetricSource
-from store.duckdb_documents import Document
+from store.duckdb_documents import Document, DocumentsMixin
 
 __all__ = ["DOCUMENT_KIND", "CanaryRunner"]
 
 DOCUMENT_KIND = "canary_analysis"
 _log = logging.getLogger("watchfloor.canary")
 Listener = Callable[[Analysis], None]
-
-
-class DocumentStore(Protocol):
-    def put_document(self, kind: str, name: str, body: str, updated_ms: int) -> None: ...
-
-    def delete_document(self, kind: str, name: str) -> bool: ...
-
-    def document(self, kind: str, name: str) -> Document | None: ...
-
-    def documents(self, kind: str) -> list[Document]: ...
 
 
 def _load(document: Document) -> Analysis | None:
@@ -59,7 +49,7 @@ class CanaryRunner:
     """Submitted analyses, their judgements made when due, every change persisted."""
 
     def __init__(
-        self, store: DocumentStore, source: MetricSource, *, clock: Callable[[], float] = time.time
+        self, store: DocumentsMixin, source: MetricSource, *, clock: Callable[[], float] = time.time
     ) -> None:
         self._store = store
         self._source = source

@@ -25,11 +25,17 @@ class ServiceError(Exception):
 
 
 def error_response(
-    status: int, problems: list[tuple[str, str]], headers: dict[str, str] | None = None
+    status: int,
+    problems: list[tuple[str, str]],
+    headers: dict[str, str] | None = None,
+    *,
+    extra: dict[str, Any] | None = None,
 ) -> JSONResponse:
-    detail = "; ".join(f"{field}: {reason}" for field, reason in problems)
+    """The error body; ``extra`` adds what another protocol's clients read (Kayenta's ``message``)."""
+    detail = "; ".join(f"{field}: {reason}" if field else reason for field, reason in problems)
     errors = [{"field": field, "reason": reason} for field, reason in problems]
-    return JSONResponse({"detail": detail, "errors": errors}, status_code=status, headers=headers)
+    body = {**(extra or {}), "detail": detail, "errors": errors}
+    return JSONResponse(body, status_code=status, headers=headers)
 
 
 def _field_path(location: tuple[Any, ...]) -> str:

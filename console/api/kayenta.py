@@ -21,6 +21,7 @@ from canary.config import ConfigError
 from canary.config_store import ConfigConflict
 from canary.scopes import RequestError
 from canary.service import CanaryService, NotFound, StartOptions
+from sample_services.errors import error_response
 
 __all__ = ["kayenta_router"]
 
@@ -34,11 +35,9 @@ class Starter(Protocol):
 
 
 def _problem(status: int, problems: list[tuple[str, str]]) -> JSONResponse:
-    detail = "; ".join(f"{field}: {reason}" if field else reason for field, reason in problems)
-    errors = [{"field": field, "reason": reason} for field, reason in problems]
     # Kayenta's own clients show ``message`` as it is: the reasons, as Kayenta words them.
     message = "; ".join(reason for _, reason in problems)
-    return JSONResponse({"message": message, "detail": detail, "errors": errors}, status_code=status)
+    return error_response(status, problems, extra={"message": message})
 
 
 def _answer(work: Callable[[], Any]) -> Any:
