@@ -17,9 +17,11 @@ import duckdb
 import pyarrow as pa
 
 from store.duckdb_documents import DocumentsMixin
+from store.duckdb_exemplars import ExemplarsMixin
 from store.duckdb_maintenance import HOUR_MS, MINUTE_MS, UPSERT_CHECKPOINT, MaintenanceMixin, Retention
 from store.duckdb_outbox import OutboxMixin
 from store.duckdb_reads import ReadsMixin
+from store.duckdb_trace_reads import TraceReadsMixin
 from store.model import Datapoint, LogRecord, Span
 from store.schema import migrate
 from store.tag_query import TagIndex
@@ -48,7 +50,7 @@ def _append(connection: duckdb.DuckDBPyConnection, table: str, batch: pa.Table) 
     connection.execute(f"INSERT INTO {table} ({columns}) SELECT * FROM batch")
 
 
-class DuckDBStore(MaintenanceMixin, ReadsMixin, DocumentsMixin, OutboxMixin):
+class DuckDBStore(MaintenanceMixin, ReadsMixin, TraceReadsMixin, ExemplarsMixin, DocumentsMixin, OutboxMixin):
     """Series, spans and logs in one DuckDB file (``":memory:"`` for a throwaway store)."""
 
     def __init__(self, path: Path | str, *, retention: Retention | None = None) -> None:

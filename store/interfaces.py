@@ -57,6 +57,56 @@ class SpanSearch:
 
 
 @dataclass(frozen=True)
+class TraceQuery:
+    """Traces holding at least one span that meets every span condition (Jaeger's semantics)."""
+
+    service: str | None = None
+    operation: str | None = None
+    # Span or resource attributes equal to a value (as text: 500, true), every pair.
+    attributes: tuple[tuple[str, str], ...] = ()
+    min_duration_ns: int | None = None  # of the matching span, as Jaeger
+    max_duration_ns: int | None = None
+    status_code: int | None = None
+    start_ns: int | None = None  # the matching span started in [start, end]
+    end_ns: int | None = None
+    limit: int = 20
+    order: Literal["start", "duration"] = "start"  # newest first, or longest first
+
+
+@dataclass(frozen=True)
+class TraceSummary:
+    """What a search result row shows of one trace."""
+
+    trace_id: str
+    root_service: str  # of the earliest span without a parent (the earliest span when none)
+    root_operation: str
+    start_ns: int
+    duration_ns: int
+    span_count: int
+    error_count: int
+    services: dict[str, int]  # spans per service, by name
+
+
+@dataclass(frozen=True)
+class ServiceCalls:
+    """Calls from one service to another (or to an uninstrumented peer) over a time range.
+
+    Latencies are quantiles (p50, p90, p95, p99) in nanoseconds: ``client`` of the caller's
+    span when it is a client or producer span, ``server`` of the callee's span (None for a
+    peer, which records nothing).
+    """
+
+    caller: str
+    callee: str
+    virtual: bool  # the callee is a peer named by the caller's span, with no spans of its own
+    messaging: bool  # producer → consumer rather than a request
+    calls: int
+    errors: int
+    client_latency_ns: tuple[float, ...] | None
+    server_latency_ns: tuple[float, ...] | None
+
+
+@dataclass(frozen=True)
 class LogSearch:
     service: str | None = None
     level: str | None = None
@@ -98,6 +148,17 @@ class SpanReader(Protocol):
     def trace(self, trace_id: str, limit: int | None = None) -> list[Span]: ...
 
     def search_spans(self, search: SpanSearch) -> list[Span]: ...
+
+    def find_traces(self, query: TraceQuery) -> list[TraceSummary]: ...
+
+    def span_services(self, start_ns: int | None = None) -> dict[str, int]:
+        """Spans per service (since ``start_ns`` when given)."""
+
+    def span_operations(self, service: str, start_ns: int | None = None) -> list[tuple[str, str, int]]:
+        """(operation, span kind name, spans) of one service."""
+
+    def service_calls(self, start_ns: int, end_ns: int) -> list[ServiceCalls]:
+        """Calls between services among spans that started in [start, end]."""
 
 
 class LogReader(Protocol):

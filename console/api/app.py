@@ -52,6 +52,7 @@ from console.api.intake import PAGERDUTY_INTAKE, intake_router
 from console.api.kayenta import kayenta_router
 from console.api.notifications import notifications_router
 from console.api.reads import read_router
+from console.api.traces import trace_router
 from console.api.silences import silences_router
 from console.api.slos import slo_router
 from console.config import ServerConfig
@@ -315,6 +316,7 @@ class Server:
             return {"targets": [{**view, "url": redact_url(view["url"])} for view in views]}
 
         app.include_router(read_router(self.store, self.config.step_ms, self.clock))
+        app.include_router(trace_router(self.store, self.clock))
         app.include_router(slo_router(self.slos))
         app.include_router(canary_router(self.canary))
         app.include_router(notifications_router(self.store))

@@ -1,4 +1,4 @@
-"""Read API over the store: series (simple tag filter), traces and spans, logs. Bounded and paged."""
+"""Read API over the store: series, span search, logs. Bounded and paged (traces: ``traces.py``)."""
 
 from __future__ import annotations
 
@@ -153,23 +153,8 @@ def read_router(
             ],
         }
 
-    @router.get("/traces/{trace_id}")
-    def trace(trace_id: str) -> dict[str, Any]:
-        if not TRACE_ID.match(trace_id):
-            raise ServiceError(400, "trace_id", "must be 32 hexadecimal characters")
-        # One more than the limit tells a trace that is exactly at it from one that is over it.
-        spans = store.trace(trace_id, limit=MAX_TRACE_SPANS + 1)
-        if not spans:
-            raise ServiceError(404, "trace_id", f"no spans stored for trace {trace_id.lower()}")
-        truncated = len(spans) > MAX_TRACE_SPANS
-        return {
-            "trace_id": trace_id.lower(),
-            "spans": [span_json(s) for s in spans[:MAX_TRACE_SPANS]],
-            "truncated": truncated,
-        }
-
-    @router.get("/traces")
-    def traces(
+    @router.get("/spans")
+    def spans(
         service: str | None = None,
         operation: str | None = None,
         min_duration_ms: float | None = Query(None, ge=0, le=MAX_DURATION_MS),

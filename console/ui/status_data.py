@@ -1,7 +1,7 @@
 """What the status page shows, read from the server's HTTP API (no Streamlit here, so it is testable).
 
 Every figure comes from a public endpoint: ``/healthz``, ``/metrics``, ``/api/v1/targets``,
-``/api/v1/logs`` and ``/api/v1/traces``. A server that cannot be reached gives a status
+``/api/v1/logs`` and ``/api/v1/spans``. A server that cannot be reached gives a status
 with ``error`` set instead of raising, so the page can say so.
 """
 
@@ -66,7 +66,7 @@ def fetch_status(url: str, client: httpx.Client | None = None, window_s: float =
         status.error_logs = own.get(
             "/api/v1/logs", params={"level": "error", "limit": 50, "start": since}
         ).json()["logs"]
-        spans = own.get("/api/v1/traces", params={"limit": 200, "start": since}).json()["spans"]
+        spans = own.get("/api/v1/spans", params={"limit": 200, "start": since}).json()["spans"]
         status.slow_spans = sorted(spans, key=lambda s: s["duration_ms"], reverse=True)[:20]
     except (httpx.HTTPError, ValueError, KeyError) as error:
         status.error = f"{type(error).__name__}: {error}"

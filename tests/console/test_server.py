@@ -33,6 +33,7 @@ def test_healthz_metrics_and_openapi_answer(server):
     assert {
         "/healthz",
         "/api/v1/series",
+        "/api/v1/spans",
         "/api/v1/traces",
         "/api/v1/traces/{trace_id}",
         "/api/v1/logs",
@@ -91,8 +92,8 @@ def test_with_a_token_every_write_needs_it_and_reads_stay_open(tmp_path):
     [
         ("/api/v1/traces/xyz", {}, "trace_id", "32 hexadecimal"),
         ("/api/v1/logs", {"trace_id": "12"}, "trace_id", "32 hexadecimal"),
-        ("/api/v1/traces", {"status": "broken"}, "status", "unset, ok, error"),
-        ("/api/v1/traces", {"start": "yesterday"}, "start", "ISO 8601"),
+        ("/api/v1/spans", {"status": "broken"}, "status", "unset, ok, error"),
+        ("/api/v1/spans", {"start": "yesterday"}, "start", "ISO 8601"),
         ("/api/v1/logs", {"end": "2026-11-24T10:00:00"}, "end", "needs a zone"),
         ("/api/v1/series", {"q": "name=~(unclosed"}, "q", "invalid regular expression"),
         ("/api/v1/series", {"q": "=x"}, "q", "a tag key is required"),
@@ -101,12 +102,12 @@ def test_with_a_token_every_write_needs_it_and_reads_stay_open(tmp_path):
         ("/api/v1/series", {"start": "0", "end": "9000000000000", "step": "1000"}, "step", "over the limit"),
         ("/api/v1/series", {"step": "10"}, "step", "greater than or equal to 1000"),
         ("/api/v1/logs", {"limit": "100000"}, "limit", "less than or equal to 1000"),
-        ("/api/v1/traces", {"start": "--5"}, "start", "ISO 8601"),
-        ("/api/v1/traces", {"start": "²"}, "start", "ISO 8601"),
+        ("/api/v1/spans", {"start": "--5"}, "start", "ISO 8601"),
+        ("/api/v1/spans", {"start": "²"}, "start", "ISO 8601"),
         ("/api/v1/logs", {"cursor": "--1:1"}, "cursor", "next_cursor"),
-        ("/api/v1/traces", {"cursor": "²:00000000000000aa"}, "cursor", "next_cursor"),
-        ("/api/v1/traces", {"min_duration_ms": "inf"}, "min_duration_ms", "less than or equal"),
-        ("/api/v1/traces", {"max_duration_ms": "1e300"}, "max_duration_ms", "less than or equal"),
+        ("/api/v1/spans", {"cursor": "²:00000000000000aa"}, "cursor", "next_cursor"),
+        ("/api/v1/spans", {"min_duration_ms": "inf"}, "min_duration_ms", "less than or equal"),
+        ("/api/v1/spans", {"max_duration_ms": "1e300"}, "max_duration_ms", "less than or equal"),
     ],
 )
 def test_bad_read_parameters_are_a_400_or_422_naming_the_field(server, path, params, field, reason):
@@ -226,13 +227,13 @@ def test_span_search_pages_newest_first_without_gaps_or_repeats(server):
             "limit": 4,
             **({"cursor": cursor} if cursor else {}),
         }
-        page = httpx.get(f"{server.url}/api/v1/traces", params=params).json()
+        page = httpx.get(f"{server.url}/api/v1/spans", params=params).json()
         seen += [s["span_id"] for s in page["spans"]]
         cursor = page["next_cursor"]
         if cursor is None:
             break
     assert sorted(seen) == [f"{n:016x}" for n in range(9)] and len(seen) == 9
-    bad = httpx.get(f"{server.url}/api/v1/traces", params={"cursor": "nonsense"})
+    bad = httpx.get(f"{server.url}/api/v1/spans", params={"cursor": "nonsense"})
     assert bad.status_code == 400 and bad.json()["errors"][0]["field"] == "cursor"
 
 
@@ -295,9 +296,9 @@ def test_span_metrics_of_steps_still_open_are_written_at_shutdown(tmp_path):
 
 
 def test_a_runaway_trace_is_answered_truncated(server, monkeypatch):
-    import console.api.reads as reads
+    import console.api.traces as traces
 
-    monkeypatch.setattr(reads, "MAX_TRACE_SPANS", 5)
+    monkeypatch.setattr(traces, "MAX_TRACE_SPANS", 5)
     server.store.write_spans(
         [
             Span("ef" * 16, f"{n:016x}", "", "loop", 1, T0 * 10**6 + n, T0 * 10**6 + n + 1, "drm")
