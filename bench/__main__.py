@@ -24,6 +24,10 @@ BENCHMARKS: dict[str, tuple[str, list[str]]] = {
     "slo": ("bench.bench_slo", ["--slos", "20", "--days", "3"]),
     "canary": ("bench.bench_canary", ["--metrics", "20", "--repeats", "2"]),
     "alerting": ("bench.bench_alerting", ["--warmup-hours", "16", "--phase-step", "30", "--ticks", "20"]),
+    "tracing": (
+        "bench.bench_tracing",
+        ["--trace-spans", "2000", "--graph-spans", "100000", "--repeats", "3"],
+    ),
 }
 
 
