@@ -32,16 +32,12 @@ from dataclasses import dataclass, field
 
 from prometheus_client import CollectorRegistry, Counter
 
-from store.model import Datapoint, Span
+from store.model import DURATION_BUCKETS, KIND_NAMES, OTHER_OPERATION, STATUS_NAMES, Datapoint, Span
 
-# Seconds; the OpenTelemetry HTTP duration buckets, which also suit RPC spans.
-DURATION_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0)
 _LE = [format(b, "g") for b in DURATION_BUCKETS] + ["+Inf"]
-KIND_NAMES = {0: "unspecified", 1: "internal", 2: "server", 3: "client", 4: "producer", 5: "consumer"}
-STATUS_NAMES = {0: "unset", 1: "ok", 2: "error"}
 MAX_KEYS = 10_000
 MAX_FUTURE_STEPS = 5
-OTHER = "other"  # the operation a span is counted under once the keys are at their cap
+OTHER = OTHER_OPERATION
 
 
 @dataclass

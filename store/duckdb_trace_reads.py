@@ -9,11 +9,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from store.interfaces import ServiceCalls, TraceQuery, TraceSummary
+from store.model import KIND_NAMES
 
 if TYPE_CHECKING:
     import duckdb
 
-KIND_NAMES = ("unspecified", "internal", "server", "client", "producer", "consumer")
 QUANTILES = "[0.5, 0.9, 0.95, 0.99]"
 # The attribute a leaf client span names its peer by, most specific first (OpenTelemetry's
 # semantic conventions, new names before the older net.* ones).
@@ -106,7 +106,7 @@ class TraceReadsMixin:
             )
             .fetchall()
         )
-        return [(row[0], KIND_NAMES[row[1]] if 0 <= row[1] < 6 else str(row[1]), int(row[2])) for row in rows]
+        return [(row[0], KIND_NAMES.get(row[1], str(row[1])), int(row[2])) for row in rows]
 
     def service_calls(self, start_ns: int, end_ns: int) -> list[ServiceCalls]:
         """Calls between services among spans that started in [start, end].

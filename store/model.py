@@ -15,6 +15,13 @@ from typing import Any, NamedTuple
 SPAN_KIND_UNSPECIFIED, SPAN_KIND_INTERNAL, SPAN_KIND_SERVER, SPAN_KIND_CLIENT = 0, 1, 2, 3
 SPAN_KIND_PRODUCER, SPAN_KIND_CONSUMER = 4, 5
 STATUS_UNSET, STATUS_OK, STATUS_ERROR = 0, 1, 2
+# How the span-derived RED series name kinds and statuses in their tags (span.kind, status.code).
+KIND_NAMES = {0: "unspecified", 1: "internal", 2: "server", 3: "client", 4: "producer", 5: "consumer"}
+STATUS_NAMES = {0: "unset", 1: "ok", 2: "error"}
+# Seconds; the span-derived duration buckets' upper bounds (OpenTelemetry's HTTP buckets,
+# which also suit RPC spans), "+Inf" after the last.
+DURATION_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0)
+OTHER_OPERATION = "other"  # the operation span metrics count a span under once keys are at their cap
 
 
 class Datapoint(NamedTuple):

@@ -48,13 +48,14 @@ from console.api.atlas import atlas_router
 from console.api.auth import BearerTokenMiddleware
 from console.api.canary import canary_router
 from console.api.canary_alerts import canary_sample
+from console.api.exemplars import exemplar_router
 from console.api.intake import PAGERDUTY_INTAKE, intake_router
 from console.api.kayenta import kayenta_router
 from console.api.notifications import notifications_router
 from console.api.reads import read_router
-from console.api.traces import trace_router
 from console.api.silences import silences_router
 from console.api.slos import slo_router
+from console.api.traces import trace_router
 from console.config import ServerConfig
 from sample_services.errors import install_error_handlers
 from slo.engine import SLOEngine
@@ -317,6 +318,7 @@ class Server:
 
         app.include_router(read_router(self.store, self.config.step_ms, self.clock))
         app.include_router(trace_router(self.store, self.clock))
+        app.include_router(exemplar_router(self.store, self.config.step_ms, self.clock))
         app.include_router(slo_router(self.slos))
         app.include_router(canary_router(self.canary))
         app.include_router(notifications_router(self.store))

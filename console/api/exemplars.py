@@ -1,0 +1,110 @@
+"""Exemplars API: example trace ids behind the span-derived RED series, per step.
+
+``GET /api/v1/exemplars?q=&start=&end=&step=`` selects series as ``GET /api/v1/series``
+does (an Atlas query, or the older key=value filter), over the same aligned steps, and
+answers for each span-derived series the slowest span of every step that has spans, plus
+the slowest error span when the slowest is not one — so a spike on a chart leads to a trace
+(``GET /api/v1/traces/{trace_id}``). Series that are not span-derived are left out of the
+answer; a span-derived series with no spans in the range is listed with no exemplars.
+
+Answer: ``{"start", "step", "series": [{"tags", "exemplars": [{"timestamp_ms", "trace_id",
+"span_id", "operation", "duration_ms", "status", "value"?}]}]}``; ``timestamp_ms`` is the
+step's end, ``value`` the series' value there as ``/api/v1/series`` answers it (absent when
+it has none). Every refused input is a 400 naming the parameter.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import APIRouter, Query
+
+from console.api.reads import parse_time_ms
+from sample_services.errors import ServiceError
+from stacklang import StackLangError, parse_query
+from store.duckdb_exemplars import Exemplar, SpanFilter
+from store.duckdb_store import DuckDBStore
+from store.interfaces import TooManySeries
+from store.tag_query import QuerySyntaxError, TagQuery, parse_simple
+from tracing.exemplars import series_exemplars
+
+# Lower than the series read's: every span-derived key costs a query over the spans table.
+MAX_SERIES = 200
+MAX_POINTS = 100_000  # series × steps
+MIN_STEP_MS = 1_000
+_INTEGER = re.compile(r"^[0-9]{1,15}$")
+
+
+def _step_ms(value: str | None, default_ms: int) -> int:
+    """The step in milliseconds; checked here, not by FastAPI, so a bad one is a 400 as well."""
+    if value is None or value == "":
+        return default_ms
+    if not _INTEGER.match(value):
+        raise ServiceError(400, "step", f"{value!r} is not a whole number of milliseconds")
+    step_ms = int(value)
+    if step_ms < MIN_STEP_MS:
+        raise ServiceError(400, "step", f"must be at least {MIN_STEP_MS} ms")
+    return step_ms
+
+
+def _query(text: str | None) -> TagQuery:
+    if not text:
+        raise ServiceError(400, "q", "a query is required, such as name,span.duration,:eq")
+    # As /api/v1/series: every Atlas word starts with ':'; otherwise the key=value form.
+    try:
+        return parse_query(text) if ":" in text else parse_simple(text)
+    except (QuerySyntaxError, StackLangError) as error:
+        raise ServiceError(400, "q", str(error)) from None
+
+
+def exemplar_router(
+    store: DuckDBStore, default_step_ms: int, clock: Callable[[], float] = time.time
+) -> APIRouter:
+    """``GET /api/v1/exemplars`` over ``store``; ranges default to the hour before ``clock``'s now."""
+    router = APIRouter(prefix="/api/v1", tags=["read"])
+
+    @router.get("/exemplars")
+    def exemplars(
+        q: str | None = Query(
+            None, description="an Atlas query (name,span.duration,:eq,nf.app,drm,:eq,:and), or key=value"
+        ),
+        start: str | None = None,
+        end: str | None = None,
+        step: str | None = Query(None, description="milliseconds, at least 1000"),
+    ) -> dict[str, Any]:
+        now_ms = int(clock() * 1000)
+        end_ms = parse_time_ms(end, "end", now_ms)
+        start_ms = parse_time_ms(start, "start", end_ms - 3_600_000)
+        if start_ms >= end_ms:
+            raise ServiceError(400, "start", "must be before end")
+        step_ms = _step_ms(step, default_step_ms)
+        query = _query(q)
+        steps = -(-(end_ms - start_ms // step_ms * step_ms) // step_ms)
+        if steps > MAX_POINTS:
+            raise ServiceError(
+                400, "step", f"{steps} steps is over the limit of {MAX_POINTS}; use a larger step"
+            )
+        allowed = min(MAX_SERIES, MAX_POINTS // steps)
+        try:
+            found = store.series(query, start_ms, end_ms, step_ms, max_series=allowed)
+        except TooManySeries as over:
+            raise ServiceError(
+                400,
+                "q",
+                f"{over.found} series match, over the limit of {allowed} for {steps} steps; "
+                "narrow the query or use a larger step",
+            ) from None
+
+        def read(spans: SpanFilter) -> list[Exemplar]:
+            return store.span_exemplars(spans, start_ms, end_ms, step_ms)
+
+        return {
+            "start": start_ms // step_ms * step_ms,
+            "step": step_ms,
+            "series": series_exemplars(found, read),
+        }
+
+    return router
