@@ -50,6 +50,7 @@ from console.api.canary import canary_router
 from console.api.canary_alerts import canary_sample
 from console.api.exemplars import exemplar_router
 from console.api.intake import PAGERDUTY_INTAKE, intake_router
+from console.api.jaeger_v3 import jaeger_v3_router
 from console.api.kayenta import kayenta_router
 from console.api.notifications import notifications_router
 from console.api.reads import read_router
@@ -319,6 +320,7 @@ class Server:
         app.include_router(read_router(self.store, self.config.step_ms, self.clock))
         app.include_router(trace_router(self.store, self.clock))
         app.include_router(exemplar_router(self.store, self.config.step_ms, self.clock))
+        app.include_router(jaeger_v3_router(self.store, self.clock))
         app.include_router(slo_router(self.slos))
         app.include_router(canary_router(self.canary))
         app.include_router(notifications_router(self.store))
