@@ -17,6 +17,9 @@ if TYPE_CHECKING:
 QUANTILES = "[0.5, 0.9, 0.95, 0.99]"
 # The attribute a leaf client span names its peer by, most specific first (OpenTelemetry's
 # semantic conventions, new names before the older net.* ones).
+# How far outside a graph's range the other end of a call is looked for: a parent starts
+# before its child, a child after its parent, and a call lasting longer is rare.
+PAIRING_PAD_NS = 10 * 60 * 10**9
 PEER_ATTRIBUTES = ("peer.service", "db.system", "messaging.system", "server.address", "net.peer.name")
 
 
@@ -37,8 +40,8 @@ def _span_conditions(query: TraceQuery) -> tuple[list[str], list[Any]]:
     for key, value in query.attributes:
         # Span attributes first, then the resource's (Jaeger matches process tags too).
         path = '$."' + key.replace('"', "") + '"'
-        clauses.append("coalesce(json_extract_string(attributes, ?), json_extract_string(resource, ?)) = ?")
-        params += [path, path, value]
+        clauses.append("(json_extract_string(attributes, ?) = ? OR json_extract_string(resource, ?) = ?)")
+        params += [path, value, path, value]
     return clauses, params
 
 
@@ -64,7 +67,11 @@ class TraceReadsMixin:
                              arg_min(name, start_ns)),
                     min(start_ns) AS start_ns, max(end_ns) - min(start_ns) AS duration_ns,
                     count(*), count(*) FILTER (WHERE status_code = 2), histogram(service)
-                FROM spans WHERE trace_id IN (SELECT trace_id FROM hits)
+                FROM (
+                    -- A span delivered twice (OTLP retries are at least once) counts once.
+                    SELECT * FROM spans WHERE trace_id IN (SELECT trace_id FROM hits)
+                    QUALIFY row_number() OVER (PARTITION BY trace_id, span_id ORDER BY start_ns) = 1
+                )
                 GROUP BY trace_id ORDER BY {order}, trace_id LIMIT ?
                 """,
                 [*params, query.limit],
@@ -109,13 +116,16 @@ class TraceReadsMixin:
         return [(row[0], KIND_NAMES.get(row[1], str(row[1])), int(row[2])) for row in rows]
 
     def service_calls(self, start_ns: int, end_ns: int) -> list[ServiceCalls]:
-        """Calls between services among spans that started in [start, end].
+        """Calls made in [start, end]: the callee's span (a leaf client's own) started in it.
 
         A call is a span whose parent is in another service, or a server (consumer) span
         under a client (producer) span — Tempo's pairing, which also counts a service
-        calling itself. A client or producer span with no child at all called a peer that
-        records no spans: the peer is named by its span's attributes (``peer.service``,
-        ``db.system``, …, ``server.address``), else ``unknown``.
+        calling itself. A client or producer span with no server or consumer child, and no
+        child in another service, called a peer that records no spans (Tempo's rule): the
+        peer is named by its span's attributes (``peer.service``, ``db.system``, …,
+        ``server.address``), else ``unknown``. Parents and children are looked up
+        :data:`PAIRING_PAD_NS` either side of the range, so a call across its edge is not
+        mistaken for a call to a peer; a span delivered twice counts once.
         """
         peer = "coalesce(" + ", ".join(
             f"json_extract_string(attributes, '$.\"{a}\"')" for a in PEER_ATTRIBUTES
@@ -125,9 +135,10 @@ class TraceReadsMixin:
             .execute(
                 f"""
                 WITH s AS (
-                    SELECT trace_id, span_id, parent_span_id, service, kind, duration_ns, status_code,
-                        attributes
+                    SELECT trace_id, span_id, parent_span_id, service, kind, start_ns, duration_ns,
+                        status_code, attributes
                     FROM spans WHERE start_ns BETWEEN ? AND ?
+                    QUALIFY row_number() OVER (PARTITION BY trace_id, span_id ORDER BY start_ns) = 1
                 ),
                 paired AS (
                     SELECT p.service AS caller, c.service AS callee, false AS virtual,
@@ -136,24 +147,27 @@ class TraceReadsMixin:
                         CASE WHEN p.kind IN (3, 4) THEN p.duration_ns END AS client_ns,
                         c.duration_ns AS server_ns
                     FROM s AS c JOIN s AS p ON c.trace_id = p.trace_id AND c.parent_span_id = p.span_id
-                    WHERE c.service <> p.service OR (p.kind IN (3, 4) AND c.kind IN (2, 5))
+                    WHERE c.start_ns BETWEEN ? AND ?
+                        AND (c.service <> p.service OR (p.kind IN (3, 4) AND c.kind IN (2, 5)))
                 ),
                 leaves AS (
                     SELECT p.service AS caller, {peer}, 'unknown') AS callee, true AS virtual,
                         p.kind = 4 AS messaging, p.status_code = 2 AS failed,
                         p.duration_ns AS client_ns, NULL::BIGINT AS server_ns
                     FROM s AS p
-                    WHERE p.kind IN (3, 4) AND NOT EXISTS (
-                        SELECT 1 FROM s AS c WHERE c.trace_id = p.trace_id AND c.parent_span_id = p.span_id
+                    WHERE p.kind IN (3, 4) AND p.start_ns BETWEEN ? AND ? AND NOT EXISTS (
+                        SELECT 1 FROM s AS c
+                        WHERE c.trace_id = p.trace_id AND c.parent_span_id = p.span_id
+                            AND (c.kind IN (2, 5) OR c.service <> p.service)
                     )
                 ),
                 calls AS (SELECT * FROM paired UNION ALL SELECT * FROM leaves)
-                SELECT caller, callee, virtual, bool_or(messaging), count(*),
+                SELECT caller, callee, bool_and(virtual), bool_or(messaging), count(*),
                     count(*) FILTER (WHERE failed),
                     quantile_cont(client_ns, {QUANTILES}), quantile_cont(server_ns, {QUANTILES})
-                FROM calls GROUP BY caller, callee, virtual ORDER BY caller, callee, virtual
+                FROM calls GROUP BY caller, callee ORDER BY caller, callee
                 """,
-                [start_ns, end_ns],
+                [start_ns - PAIRING_PAD_NS, end_ns + PAIRING_PAD_NS, start_ns, end_ns, start_ns, end_ns],
             )
             .fetchall()
         )

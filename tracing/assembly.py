@@ -129,11 +129,12 @@ def assemble(trace_id: str, spans: Sequence[Span]) -> Trace:
     top = roots + orphans
     seen = _walk_order(top)
     # Whatever no root reaches hangs off a cycle: cut each cycle at its earliest span.
-    while len(seen) < len(nodes):
-        stray = next(node for node in nodes.values() if node.span_id not in seen)
+    for stray in nodes.values():  # one pass: each cut makes everything it reaches seen
+        if stray.span_id in seen:
+            continue
         cut = _cycle_entry(stray)
         assert cut.parent is not None
-        problems.append(f"spans {' → '.join(_cycle_ids(cut))} form a parent cycle; cut at span {cut.span_id}")
+        problems.append(f"spans {_cycle_text(cut)} form a parent cycle; cut at span {cut.span_id}")
         cut.parent.children.remove(cut)
         cut.parent = None
         cut.orphan = True
@@ -179,9 +180,12 @@ def _cycle_members(on_cycle: SpanNode) -> list[SpanNode]:
     return members
 
 
-def _cycle_ids(cut: SpanNode) -> list[str]:
-    """The loop from ``cut`` up through its parents and back, child → parent."""
-    return [node.span_id for node in _cycle_members(cut)] + [cut.span_id]
+def _cycle_text(cut: SpanNode, shown: int = 20) -> str:
+    """The loop from ``cut`` up through its parents and back, child → parent; a long one elided."""
+    ids = [node.span_id for node in _cycle_members(cut)]
+    if len(ids) > shown:
+        return " → ".join(ids[:shown]) + f" → … {len(ids) - shown} more → {cut.span_id}"
+    return " → ".join([*ids, cut.span_id])
 
 
 def _waterfall(tops: Sequence[SpanNode]) -> list[SpanNode]:

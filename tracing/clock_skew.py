@@ -11,7 +11,8 @@ network latency assumed equal both ways:
 * a child that already fits is left alone.
 
 The shift carries down to the child's descendants on the same host; a child on yet
-another host is measured afresh against its adjusted parent. Jaeger disables the
+another host is measured afresh against its adjusted parent. An async child (a consumer,
+a FOLLOWS_FROM span) is never moved: its parent does not wait for it. Jaeger disables the
 adjustment above a maximum delta; here a shift larger than :data:`MAX_SKEW_NS` is not
 applied either, and the span says why.
 """
@@ -24,7 +25,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from tracing.assembly import SpanNode
 
-MAX_SKEW_NS = 3_600 * 10**9  # an hour: beyond that the timestamps are broken, not skewed
+MAX_SKEW_NS = 60 * 10**9  # a minute: NTP-synced hosts drift by milliseconds; beyond, data is broken
 
 
 def host_key(node: SpanNode) -> str:
@@ -59,6 +60,10 @@ def adjust_clock_skew(ordered: Sequence[SpanNode]) -> None:
             continue
         if hosts[id(node)] == hosts[id(parent)]:
             node.skew_ns = parent.skew_ns  # one clock: the subtree moves with its parent
+        elif node.follows_from:
+            # The parent does not wait for an async child (a consumer may run minutes
+            # later): there is no "inside" to put it in, so its own clock stands.
+            node.skew_ns = 0
         else:
             # Another clock: the child's own times measured against where its parent now sits.
             shift = skew_against(node.span.start_ns, node.span.end_ns, parent)

@@ -8,7 +8,7 @@ every span condition (service, operation, attributes, duration, status, time).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Literal, cast
 
 from store.interfaces import TraceQuery
@@ -16,9 +16,9 @@ from store.interfaces import TraceQuery
 MAX_TRACES = 1_000
 MAX_DURATION_NS = 7 * 24 * 3_600 * 10**9
 STATUS_CODES: Mapping[str, int] = {"unset": 0, "ok": 1, "error": 2}
-TRACE_ID = re.compile(r"^[0-9a-fA-F]{32}$")
+TRACE_ID = re.compile(r"[0-9a-fA-F]{32}")
 # An attribute key as OpenTelemetry writes them: letters, digits, dots, dashes, underscores.
-ATTRIBUTE_KEY = re.compile(r"^[A-Za-z0-9_.\-/:@]{1,128}$")
+ATTRIBUTE_KEY = re.compile(r"[A-Za-z0-9_.\-/:@]{1,128}")
 
 
 class SearchError(ValueError):
@@ -32,7 +32,7 @@ class SearchError(ValueError):
 
 def check_trace_id(value: str, field: str = "trace_id") -> str:
     """The id in lowercase; 32 hexadecimal characters, not all zero (W3C's invalid id)."""
-    if not TRACE_ID.match(value):
+    if not TRACE_ID.fullmatch(value):
         raise SearchError(field, f"{value[:40]!r} is not a trace id: must be 32 hexadecimal characters")
     if int(value, 16) == 0:
         raise SearchError(field, "the all-zero trace id is invalid")
@@ -46,7 +46,7 @@ def parse_attributes(pairs: Iterable[str], field: str = "attr") -> tuple[tuple[s
         key, equals, value = pair.partition("=")
         if not equals:
             raise SearchError(field, f"{pair[:80]!r} is not key=value")
-        if not ATTRIBUTE_KEY.match(key):
+        if not ATTRIBUTE_KEY.fullmatch(key):
             raise SearchError(field, f"{key[:80]!r} is not an attribute key (letters, digits, . _ - / : @)")
         parsed.append((key, value))
     return tuple(parsed)
@@ -57,7 +57,7 @@ def _duration(value: float | None, field: str) -> int | None:
         return None
     if not 0 <= value * 1e6 <= MAX_DURATION_NS:  # NaN fails both comparisons
         raise SearchError(field, "must be between 0 and a week, in milliseconds")
-    return int(value * 1e6)
+    return round(value * 1e6)  # 1.005 ms is 1,005,000 ns, not int()'s 1,004,999
 
 
 def build_query(
@@ -72,7 +72,7 @@ def build_query(
     end_ns: int,
     limit: int = 20,
     order: str = "start",
-    known_services: Iterable[str] | None = None,
+    service_known: Callable[[str], bool] | None = None,
 ) -> TraceQuery:
     """A checked :class:`TraceQuery`; :class:`SearchError` names the first bad parameter."""
     if start_ns >= end_ns:
@@ -85,7 +85,7 @@ def build_query(
         raise SearchError("status", "must be one of unset, ok, error")
     if operation is not None and service is None:
         raise SearchError("operation", "needs a service (operation names are per service)")
-    if service is not None and known_services is not None and service not in set(known_services):
+    if service is not None and service_known is not None and not service_known(service):
         raise SearchError("service", f"no spans of service {service[:80]!r} are stored")
     min_ns = _duration(min_duration_ms, "min_duration_ms")
     max_ns = _duration(max_duration_ms, "max_duration_ms")

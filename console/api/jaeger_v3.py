@@ -85,7 +85,10 @@ def parse_duration(text: str) -> int:
         part = _DURATION_PART.match(body, position)
         if part is None or not (part[1] or part[2]):
             raise GoFormatError(f"time: invalid duration {json.dumps(text[:64])}")
-        unit, fraction = _UNIT_NS[part[3].replace("µ", "u").replace("μ", "u")], part[2] or ""
+        # Go refuses what overflows int64; the limit also keeps int() off huge digit runs.
+        if len(part[1] or "") > 19:
+            raise GoFormatError(f"time: invalid duration {json.dumps(text[:64])}")
+        unit, fraction = _UNIT_NS[part[3].replace("µ", "u").replace("μ", "u")], (part[2] or "")[:19]
         total += int(part[1] or 0) * unit + int(fraction or 0) * unit // 10 ** len(fraction)
         position = part.end()
     return -total if text.startswith("-") else total
@@ -133,7 +136,7 @@ def _parsed(found: tuple[str, str] | None, parse: Callable[[str], Any]) -> Any:
         return None
     try:
         return parse(found[0])
-    except GoFormatError as error:
+    except (GoFormatError, ValueError) as error:
         raise malformed(found[1], str(error)) from None
 
 

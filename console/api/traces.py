@@ -79,7 +79,7 @@ def trace_router(store: DuckDBStore, clock: Callable[[], float] = time.time) -> 
                 end_ns=end_ns,
                 limit=limit,
                 order=sort,
-                known_services=store.span_services() if service is not None else None,
+                service_known=lambda name: bool(store.span_operations(name)),
             )
         except SearchError as error:
             raise ServiceError(400, error.field, error.reason) from None

@@ -144,10 +144,12 @@ def test_the_read_api_answers_series_traces_and_logs(system):
     eventually(lambda: server.store.search_logs(LogSearch(limit=1)), what="some logs")
     series = httpx.get(f"{base}/series", params={"q": "name=up,nf.app=drm"}).json()
     assert {s["tags"]["nf.cluster"] for s in series["series"]} == {"drm-v1", "drm-v2-canary"}
-    traces = httpx.get(f"{base}/traces", params={"service": "playback", "limit": 5}).json()["spans"]
-    assert traces and all(s["service"] == "playback" for s in traces)
+    spans = httpx.get(f"{base}/spans", params={"service": "playback", "limit": 5}).json()["spans"]
+    assert spans and all(s["service"] == "playback" for s in spans)
+    traces = httpx.get(f"{base}/traces", params={"service": "playback", "limit": 5}).json()["traces"]
+    assert traces and all(t["services"].get("playback") for t in traces)
     whole = httpx.get(f"{base}/traces/{traces[0]['trace_id']}").json()
-    assert {s["service"] for s in whole["spans"]} >= {"playback"}
+    assert {s["service"] for s in whole["spans"]} >= {"playback"} and whole["critical_path"]
     logs = httpx.get(f"{base}/logs", params={"service": "playback", "limit": 2}).json()
     assert len(logs["logs"]) == 2 and logs["next_cursor"] is not None
     older = httpx.get(

@@ -188,3 +188,23 @@ def test_a_shift_over_the_limit_is_not_applied_and_the_span_says_why():
 def test_which_children_follow_from_their_parent(parent_kind, child_kind, links, follows):
     spans = [span(1, None, 0, 100, kind=parent_kind), span(2, 1, 10, 20, kind=child_kind, links=links)]
     assert assemble(TRACE, spans).nodes[1].follows_from is follows
+
+
+def test_an_async_child_on_another_host_keeps_its_own_clock():
+    spans = [
+        span(1, None, 0, 1_000, kind=SPAN_KIND_PRODUCER, host="encoder-1"),
+        span(2, 1, 1_800_000, 1_800_500, "drm", kind=SPAN_KIND_CONSUMER, host="drm-1"),
+    ]
+    assert layout(spans)[1][2:] == (1_800_000, 1_800_500)
+
+
+def test_many_parent_cycles_are_each_cut_once():
+    spans = [s for n in range(1, 2_001, 2) for s in (span(n, n + 1, n, n + 5), span(n + 1, n, n + 1, n + 4))]
+    trace = assemble(TRACE, spans)
+    assert len(trace.problems) == 1_000 and len(trace.nodes) == 2_000
+
+
+def test_a_long_cycle_is_reported_elided():
+    spans = [span(n, n % 50 + 1, n, n + 1) for n in range(1, 51)]
+    [problem] = assemble(TRACE, spans).problems
+    assert "… 30 more →" in problem and problem.count("→") == 21
