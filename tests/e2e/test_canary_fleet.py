@@ -100,7 +100,12 @@ def test_a_drm_canary_forty_percent_slower_fails(windows):
     server, phases = windows
     found = _analyse(server, phases["slow"])
     status, verdict = found["status"], found["verdict"]
-    assert status["executionStatus"] == "TERMINAL"
+    [execution] = status["canaryAnalysisExecutionResult"]["canaryExecutionResults"]
+    judged = {
+        r["name"]: (r["classification"], r["controlMetadata"]["stats"], r["experimentMetadata"]["stats"])
+        for r in execution["result"]["judgeResult"]["results"]
+    }
+    assert status["executionStatus"] == "TERMINAL", judged
     assert status["canaryAnalysisExecutionResult"]["didPassThresholds"] is False
     assert verdict["verdict"] == "fail" and verdict["score"] == 0.0
     latency = _metric(status, "license latency (traces, mean)")
