@@ -9,15 +9,15 @@ unspecified (0), a status other than ok (1) or error (2) as unset (0).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+
+from store.duckdb_reads import sql_conditions
+from store.interfaces import Exemplar, SpanFilter
+from store.model import STATUS_ERROR
 
 if TYPE_CHECKING:
     import duckdb
 
-__all__ = ["Exemplar", "ExemplarsMixin", "SpanFilter"]
-
-STATUS_ERROR = 2
 _NS_PER_MS = 1_000_000
 
 # The step a span counts in: the first multiple of the step at or after its end, with the
@@ -46,40 +46,9 @@ _PICK = """
 _SECONDS = "CAST(greatest(duration_ns, 0) AS DOUBLE) / CAST(1e9 AS DOUBLE)"
 
 
-@dataclass(frozen=True, slots=True)
-class SpanFilter:
-    """Which spans made a series' points; ``None`` leaves a field unconstrained.
-
-    ``cluster`` "" means spans whose resource has no ``nf.cluster`` (span metrics leave the
-    tag off then). A duration is in the bounds when ``longer_than_s < seconds <= at_most_s``,
-    the range of one histogram bucket.
-    """
-
-    service: str | None = None
-    operation: str | None = None
-    kind: int | None = None
-    status_code: int | None = None
-    cluster: str | None = None
-    longer_than_s: float | None = None
-    at_most_s: float | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Exemplar:
-    """One example span of one step; ``timestamp_ms`` is the step's end, as the series point's."""
-
-    timestamp_ms: int
-    trace_id: str
-    span_id: str
-    name: str
-    duration_ns: int
-    status_code: int
-
-
 def _where(spans: SpanFilter) -> tuple[str, list[Any]]:
     """SQL conditions and their parameters for the filter's fields."""
-    clauses, params = ["true"], []
-    for condition, value in (
+    clauses, params = sql_conditions(
         ("service = ?", spans.service),
         ("name = ?", spans.operation),
         ("CASE WHEN kind BETWEEN 1 AND 5 THEN kind ELSE 0 END = ?", spans.kind),
@@ -87,10 +56,7 @@ def _where(spans: SpanFilter) -> tuple[str, list[Any]]:
         ("""coalesce(json_extract_string(resource, '$."nf.cluster"'), '') = ?""", spans.cluster),
         (f"{_SECONDS} > ?", spans.longer_than_s),
         (f"{_SECONDS} <= ?", spans.at_most_s),
-    ):
-        if value is not None:
-            clauses.append(condition)
-            params.append(value)
+    )
     return " AND ".join(clauses), params
 
 

@@ -21,6 +21,16 @@ SPAN_COLUMNS = (
 )
 
 
+def sql_conditions(*candidates: tuple[str, Any]) -> tuple[list[str], list[Any]]:
+    """``(condition with ?, value)`` pairs → SQL conditions and parameters, skipping ``None`` values."""
+    clauses, params = ["true"], []
+    for condition, value in candidates:
+        if value is not None:
+            clauses.append(condition)
+            params.append(value)
+    return clauses, params
+
+
 def _span(row: tuple[Any, ...]) -> Span:
     return Span(
         trace_id=row[0],
@@ -116,19 +126,15 @@ class ReadsMixin:
         return [_span(row) for row in rows]
 
     def search_spans(self, search: SpanSearch) -> list[Span]:
-        clauses, params = ["true"], []
-        for column, value, op in (
-            ("service", search.service, "="),
-            ("name", search.operation, "="),
-            ("duration_ns", search.min_duration_ns, ">="),
-            ("duration_ns", search.max_duration_ns, "<="),
-            ("status_code", search.status_code, "="),
-            ("start_ns", search.start_ns, ">="),
-            ("start_ns", search.end_ns, "<="),
-        ):
-            if value is not None:
-                clauses.append(f"{column} {op} ?")
-                params.append(value)
+        clauses, params = sql_conditions(
+            ("service = ?", search.service),
+            ("name = ?", search.operation),
+            ("duration_ns >= ?", search.min_duration_ns),
+            ("duration_ns <= ?", search.max_duration_ns),
+            ("status_code = ?", search.status_code),
+            ("start_ns >= ?", search.start_ns),
+            ("start_ns <= ?", search.end_ns),
+        )
         if search.before is not None:
             clauses.append("(start_ns < ? OR (start_ns = ? AND span_id < ?))")
             params += [search.before[0], search.before[0], search.before[1]]
@@ -191,17 +197,13 @@ class ReadsMixin:
 
 def _log_filters(search: LogSearch, start_ns: int | None, end_ns: int | None) -> tuple[list[str], list[Any]]:
     """SQL conditions and parameters for a log search's fields (time bounds given apart)."""
-    clauses, params = ["true"], []
-    for column, value, op in (
-        ("service", search.service, "="),
-        ("level", search.level, "="),
-        ("trace_id", search.trace_id, "="),
-        ("timestamp_ns", start_ns, ">="),
-        ("timestamp_ns", end_ns, "<="),
-    ):
-        if value is not None:
-            clauses.append(f"{column} {op} ?")
-            params.append(value)
+    clauses, params = sql_conditions(
+        ("service = ?", search.service),
+        ("level = ?", search.level),
+        ("trace_id = ?", search.trace_id),
+        ("timestamp_ns >= ?", start_ns),
+        ("timestamp_ns <= ?", end_ns),
+    )
     if search.text:
         clauses.append("contains(lower(message), lower(?))")
         params.append(search.text)

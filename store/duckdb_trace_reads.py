@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from store.duckdb_reads import sql_conditions
 from store.interfaces import ServiceCalls, TraceQuery, TraceSummary
 from store.model import KIND_NAMES
 
@@ -24,19 +25,15 @@ PEER_ATTRIBUTES = ("peer.service", "db.system", "messaging.system", "server.addr
 
 
 def _span_conditions(query: TraceQuery) -> tuple[list[str], list[Any]]:
-    clauses, params = ["true"], []
-    for column, value, op in (
-        ("service", query.service, "="),
-        ("name", query.operation, "="),
-        ("duration_ns", query.min_duration_ns, ">="),
-        ("duration_ns", query.max_duration_ns, "<="),
-        ("status_code", query.status_code, "="),
-        ("start_ns", query.start_ns, ">="),
-        ("start_ns", query.end_ns, "<="),
-    ):
-        if value is not None:
-            clauses.append(f"{column} {op} ?")
-            params.append(value)
+    clauses, params = sql_conditions(
+        ("service = ?", query.service),
+        ("name = ?", query.operation),
+        ("duration_ns >= ?", query.min_duration_ns),
+        ("duration_ns <= ?", query.max_duration_ns),
+        ("status_code = ?", query.status_code),
+        ("start_ns >= ?", query.start_ns),
+        ("start_ns <= ?", query.end_ns),
+    )
     for key, value in query.attributes:
         # Span attributes first, then the resource's (Jaeger matches process tags too).
         path = '$."' + key.replace('"', "") + '"'

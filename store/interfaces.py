@@ -106,6 +106,36 @@ class ServiceCalls:
     server_latency_ns: tuple[float, ...] | None
 
 
+@dataclass(frozen=True, slots=True)
+class SpanFilter:
+    """Which spans made a series' points; ``None`` leaves a field unconstrained.
+
+    ``cluster`` "" means spans whose resource has no ``nf.cluster`` (span metrics leave the
+    tag off then). A duration is in the bounds when ``longer_than_s < seconds <= at_most_s``,
+    the range of one histogram bucket.
+    """
+
+    service: str | None = None
+    operation: str | None = None
+    kind: int | None = None
+    status_code: int | None = None
+    cluster: str | None = None
+    longer_than_s: float | None = None
+    at_most_s: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Exemplar:
+    """One example span of one step; ``timestamp_ms`` is the step's end, as the series point's."""
+
+    timestamp_ms: int
+    trace_id: str
+    span_id: str
+    name: str
+    duration_ns: int
+    status_code: int
+
+
 @dataclass(frozen=True)
 class LogSearch:
     service: str | None = None
@@ -158,7 +188,12 @@ class SpanReader(Protocol):
         """(operation, span kind name, spans) of one service."""
 
     def service_calls(self, start_ns: int, end_ns: int) -> list[ServiceCalls]:
-        """Calls between services among spans that started in [start, end]."""
+        """Calls made in [start, end]: the callee's span (a leaf client's own) started in it."""
+
+    def span_exemplars(
+        self, spans: SpanFilter, start_ms: int, end_ms: int, step_ms: int, *, per_step: int = 1
+    ) -> list[Exemplar]:
+        """Per step over (start, end] with matching spans: the slowest, and an error span."""
 
 
 class LogReader(Protocol):

@@ -1,1 +1,1 @@
-"""Instrumentation for services (OpenTelemetry, Prometheus, ECS logs); trace analytics later."""
+"""Instrumentation for services (OpenTelemetry, Prometheus, ECS logs) and trace analytics."""

@@ -36,9 +36,6 @@ class DependencyGraph:
     nodes: list[ServiceNode] = field(default_factory=list)
     edges: list[ServiceCalls] = field(default_factory=list)
 
-    def edge(self, caller: str, callee: str) -> ServiceCalls | None:
-        return next((e for e in self.edges if e.caller == caller and e.callee == callee), None)
-
 
 def build_graph(calls: Sequence[ServiceCalls], start_ns: int, end_ns: int) -> DependencyGraph:
     """Nodes from the calls' ends (a name seen both instrumented and as a peer is instrumented)."""

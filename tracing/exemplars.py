@@ -26,13 +26,11 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from store.duckdb_exemplars import Exemplar, SpanFilter
-from store.interfaces import SeriesValues
+from store.interfaces import Exemplar, SeriesValues, SpanFilter
 from store.model import DURATION_BUCKETS, KIND_NAMES, OTHER_OPERATION, STATUS_NAMES
+from tracing.search import STATUS_CODES
 
 KINDS = {name: code for code, name in KIND_NAMES.items()}
-STATUSES = {name: code for code, name in STATUS_NAMES.items()}
-OTHER = OTHER_OPERATION
 
 _BUCKET_BOUNDS: dict[str, tuple[float | None, float | None]] = {
     format(bound, "g"): (DURATION_BUCKETS[i - 1] if i else None, bound)
@@ -52,7 +50,7 @@ def span_filter(tags: Mapping[str, str]) -> SpanFilter | None:
         return None
     if tags["statistic"] not in _STATISTICS.get(tags["name"], set()):
         return None
-    kind, status = KINDS.get(tags["span.kind"]), STATUSES.get(tags["status.code"])
+    kind, status = KINDS.get(tags["span.kind"]), STATUS_CODES.get(tags["status.code"])
     if kind is None or status is None:
         return None
     longer_than, at_most = None, None
@@ -63,7 +61,7 @@ def span_filter(tags: Mapping[str, str]) -> SpanFilter | None:
     operation = tags["span.name"]
     return SpanFilter(
         service=tags["nf.app"],
-        operation=None if operation == OTHER else operation,
+        operation=None if operation == OTHER_OPERATION else operation,
         kind=kind,
         status_code=status,
         # Span metrics leave nf.cluster off when the resource has none: then only such spans.

@@ -12,10 +12,11 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Literal, cast
 
 from store.interfaces import TraceQuery
+from store.model import STATUS_NAMES
 
 MAX_TRACES = 1_000
 MAX_DURATION_NS = 7 * 24 * 3_600 * 10**9
-STATUS_CODES: Mapping[str, int] = {"unset": 0, "ok": 1, "error": 2}
+STATUS_CODES: Mapping[str, int] = {name: code for code, name in STATUS_NAMES.items()}
 TRACE_ID = re.compile(r"[0-9a-fA-F]{32}")
 # An attribute key as OpenTelemetry writes them: letters, digits, dots, dashes, underscores.
 ATTRIBUTE_KEY = re.compile(r"[A-Za-z0-9_.\-/:@]{1,128}")

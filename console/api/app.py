@@ -320,7 +320,7 @@ class Server:
         app.include_router(read_router(self.store, self.config.step_ms, self.clock))
         app.include_router(trace_router(self.store, self.clock))
         app.include_router(exemplar_router(self.store, self.config.step_ms, self.clock))
-        app.include_router(jaeger_v3_router(self.store, self.clock))
+        app.include_router(jaeger_v3_router(self.store))
         app.include_router(slo_router(self.slos))
         app.include_router(canary_router(self.canary))
         app.include_router(notifications_router(self.store))

@@ -22,13 +22,11 @@ from typing import Any
 
 from fastapi import APIRouter, Query
 
-from console.api.reads import parse_time_ms
+from console.api.reads import parse_range_ms, parse_series_query
 from sample_services.errors import ServiceError
-from stacklang import StackLangError, parse_query
-from store.duckdb_exemplars import Exemplar, SpanFilter
 from store.duckdb_store import DuckDBStore
-from store.interfaces import TooManySeries
-from store.tag_query import QuerySyntaxError, TagQuery, parse_simple
+from store.interfaces import Exemplar, SpanFilter, TooManySeries
+from store.tag_query import TagQuery
 from tracing.exemplars import series_exemplars
 
 # Lower than the series read's: every span-derived key costs a query over the spans table.
@@ -53,11 +51,7 @@ def _step_ms(value: str | None, default_ms: int) -> int:
 def _query(text: str | None) -> TagQuery:
     if not text:
         raise ServiceError(400, "q", "a query is required, such as name,span.duration,:eq")
-    # As /api/v1/series: every Atlas word starts with ':'; otherwise the key=value form.
-    try:
-        return parse_query(text) if ":" in text else parse_simple(text)
-    except (QuerySyntaxError, StackLangError) as error:
-        raise ServiceError(400, "q", str(error)) from None
+    return parse_series_query(text)
 
 
 def exemplar_router(
@@ -75,11 +69,7 @@ def exemplar_router(
         end: str | None = None,
         step: str | None = Query(None, description="milliseconds, at least 1000"),
     ) -> dict[str, Any]:
-        now_ms = int(clock() * 1000)
-        end_ms = parse_time_ms(end, "end", now_ms)
-        start_ms = parse_time_ms(start, "start", end_ms - 3_600_000)
-        if start_ms >= end_ms:
-            raise ServiceError(400, "start", "must be before end")
+        start_ms, end_ms = parse_range_ms(start, end, int(clock() * 1000))
         step_ms = _step_ms(step, default_step_ms)
         query = _query(q)
         steps = -(-(end_ms - start_ms // step_ms * step_ms) // step_ms)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -21,7 +20,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from console.api.otlp_json import jaeger_adjusted, traces_data
-from console.api.reads import MAX_TRACE_SPANS
+from console.api.traces import MAX_TRACE_SPANS, read_trace
 from store.duckdb_store import DuckDBStore
 from store.model import Span
 from tracing.search import MAX_DURATION_NS, SearchError, build_query, check_trace_id
@@ -175,11 +174,10 @@ def parse_trace_id(text: str) -> str:
 
 
 def _read_trace(store: DuckDBStore, trace_id: str, truncated: list[str]) -> list[Span]:
-    # One more than the cap tells a trace exactly at it from one over it.
-    spans = store.trace(trace_id, limit=MAX_TRACE_SPANS + 1)
-    if len(spans) > MAX_TRACE_SPANS:
+    spans, cut = read_trace(store, trace_id)
+    if cut:
         truncated.append(trace_id)
-    return spans[:MAX_TRACE_SPANS]
+    return spans
 
 
 def _traces_answer(traces: list[list[Span]], raw: bool, cut: list[str], omitted: int = 0) -> JSONResponse:
@@ -267,9 +265,9 @@ def _operations(store: DuckDBStore, request: Request) -> JSONResponse:
     return JSONResponse({"operations": [{"name": name, "spanKind": shown} for name, shown in listed]})
 
 
-def jaeger_v3_router(store: DuckDBStore, clock: Callable[[], float] = time.time) -> APIRouter:
-    """``/api/v3/{traces, traces/{trace_id}, services, operations}``; ``clock`` is taken as the other
-    routers take it, and unused: Jaeger requires explicit search times, nothing defaults to now."""
+def jaeger_v3_router(store: DuckDBStore) -> APIRouter:
+    """``/api/v3/{traces, traces/{trace_id}, services, operations}``; no clock: Jaeger requires
+    explicit search times, nothing defaults to now."""
     router = APIRouter(prefix="/api/v3", tags=["jaeger"])
 
     def answer(work: Callable[[], JSONResponse]) -> JSONResponse:

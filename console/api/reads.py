@@ -15,17 +15,15 @@ from stacklang import StackLangError, parse_query
 from store.duckdb_store import DuckDBStore
 from store.interfaces import LogSearch, SpanSearch, TooManySeries
 from store.model import LogRecord, Span
-from store.tag_query import QuerySyntaxError, parse_simple
+from store.tag_query import QuerySyntaxError, TagQuery, parse_simple
+from tracing.search import MAX_DURATION_NS, STATUS_CODES, TRACE_ID
 
 MAX_SERIES = 2_000
-MAX_TRACE_SPANS = 10_000  # a runaway trace (a loop that never ends its trace) stays answerable
 # ASCII digits only: str.isdigit() also takes "²", which int() refuses.
 _INTEGER = re.compile(r"^-?[0-9]{1,19}$")
-MAX_DURATION_MS = 7 * 24 * 3_600_000.0
+MAX_DURATION_MS = MAX_DURATION_NS / 1e6
 MAX_POINTS = 500_000
 MAX_LIMIT = 1_000
-TRACE_ID = re.compile(r"^[0-9a-fA-F]{32}$")
-STATUS_CODES = {"unset": 0, "ok": 1, "error": 2}
 
 
 def parse_time_ms(value: str | None, field: str, default_ms: int) -> int:
@@ -43,6 +41,25 @@ def parse_time_ms(value: str | None, field: str, default_ms: int) -> int:
     if parsed.tzinfo is None:
         raise ServiceError(400, field, "an ISO 8601 time needs a zone (Z or +hh:mm)")
     return int(parsed.timestamp() * 1000)
+
+
+def parse_range_ms(
+    start: str | None, end: str | None, now_ms: int, default_ms: int = 3_600_000
+) -> tuple[int, int]:
+    """(start, end) in epoch ms: end defaults to now, start to ``default_ms`` before it; 400 if inverted."""
+    end_ms = parse_time_ms(end, "end", now_ms)
+    start_ms = parse_time_ms(start, "start", end_ms - default_ms)
+    if start_ms >= end_ms:
+        raise ServiceError(400, "start", "must be before end")
+    return start_ms, end_ms
+
+
+def parse_series_query(text: str) -> TagQuery:
+    """An Atlas query (every Atlas word starts with ':'), else the older key=value filter; 400 naming q."""
+    try:
+        return parse_query(text) if ":" in text else parse_simple(text)
+    except (QuerySyntaxError, StackLangError) as error:
+        raise ServiceError(400, "q", str(error)) from None
 
 
 def _log_cursor(text: str) -> tuple[int, int]:
@@ -109,18 +126,9 @@ def read_router(
         end: str | None = None,
         step: int | None = Query(None, ge=1_000, description="milliseconds"),
     ) -> dict[str, Any]:
-        now_ms = int(clock() * 1000)
-        end_ms = parse_time_ms(end, "end", now_ms)
-        start_ms = parse_time_ms(start, "start", end_ms - 3_600_000)
+        start_ms, end_ms = parse_range_ms(start, end, int(clock() * 1000))
         step_ms = step or default_step_ms
-        if start_ms >= end_ms:
-            raise ServiceError(400, "start", "must be before end")
-        # The query is the stack language's (every Atlas word starts with ':'); the simple
-        # key=value filter stays for scripts written before it.
-        try:
-            query = parse_query(q) if ":" in q else parse_simple(q)
-        except (QuerySyntaxError, StackLangError) as error:
-            raise ServiceError(400, "q", str(error)) from None
+        query = parse_series_query(q)
         points_per_series = (end_ms - start_ms) // step_ms + 1
         if points_per_series > MAX_POINTS:
             raise ServiceError(
@@ -194,7 +202,7 @@ def read_router(
         cursor: str | None = Query(None, description="the previous page's next_cursor, for the next page"),
         limit: int = Query(100, ge=1, le=MAX_LIMIT),
     ) -> dict[str, Any]:
-        if trace_id is not None and not TRACE_ID.match(trace_id):
+        if trace_id is not None and not TRACE_ID.fullmatch(trace_id):
             raise ServiceError(400, "trace_id", "must be 32 hexadecimal characters")
         search = LogSearch(
             service=service,

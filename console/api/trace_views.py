@@ -13,7 +13,7 @@ from console.api.reads import span_json
 from store.interfaces import TraceSummary
 from tracing.assembly import Trace
 from tracing.compare import DiffNode, TraceComparison
-from tracing.critical_path import critical_path
+from tracing.critical_path import critical_path, critical_time_by_span
 from tracing.statistics import OperationStats, self_time_by_span, trace_statistics
 
 
@@ -55,9 +55,7 @@ def _stats_json(row: OperationStats) -> dict[str, Any]:
 def trace_json(trace: Trace, truncated: bool) -> dict[str, Any]:
     """Summary, spans (with tree, self time and critical time), critical path and statistics."""
     sections = critical_path(trace)
-    on_path: dict[str, int] = {}
-    for section in sections:
-        on_path[section.span_id] = on_path.get(section.span_id, 0) + section.end_ns - section.start_ns
+    on_path = critical_time_by_span(sections)
     own = self_time_by_span(trace)
     spans = []
     for node in trace.nodes:
@@ -91,7 +89,7 @@ def trace_json(trace: Trace, truncated: bool) -> dict[str, Any]:
                 "span_id": s.span_id,
                 "start_ns": s.start_ns,
                 "end_ns": s.end_ns,
-                "duration_ms": _ms(s.end_ns - s.start_ns),
+                "duration_ms": _ms(s.duration_ns),
             }
             for s in sections
         ],

@@ -13,7 +13,7 @@ from typing import Any
 
 from fastapi import APIRouter, Query
 
-from console.api.reads import MAX_TRACE_SPANS, parse_time_ms
+from console.api.reads import parse_range_ms
 from console.api.trace_views import comparison_json, summary_json, trace_json
 from sample_services.errors import ServiceError
 from store.duckdb_store import DuckDBStore
@@ -23,16 +23,20 @@ from tracing.compare import compare_traces
 from tracing.dependencies import dependency_graph, graph_json
 from tracing.search import SearchError, build_query, check_trace_id
 
-HOUR_MS = 3_600_000
-MAX_GRAPH_RANGE_MS = 31 * 24 * HOUR_MS
+MAX_TRACE_SPANS = 10_000  # a runaway trace (a loop that never ends its trace) stays answerable
+MAX_GRAPH_RANGE_MS = 31 * 24 * 3_600_000
+
+
+def read_trace(store: DuckDBStore, trace_id: str) -> tuple[list[Span], bool]:
+    """The trace's first :data:`MAX_TRACE_SPANS` spans by start, and whether there were more."""
+    # One more than the cap tells a trace that is exactly at it from one over it.
+    spans = store.trace(trace_id, limit=MAX_TRACE_SPANS + 1)
+    return spans[:MAX_TRACE_SPANS], len(spans) > MAX_TRACE_SPANS
 
 
 def _range_ns(start: str | None, end: str | None, clock: Callable[[], float]) -> tuple[int, int]:
     """(start, end) in ns from epoch-ms or ISO parameters; the last hour by default."""
-    end_ms = parse_time_ms(end, "end", int(clock() * 1000))
-    start_ms = parse_time_ms(start, "start", end_ms - HOUR_MS)
-    if start_ms >= end_ms:
-        raise ServiceError(400, "start", "must be before end")
+    start_ms, end_ms = parse_range_ms(start, end, int(clock() * 1000))
     return start_ms * 1_000_000, end_ms * 1_000_000
 
 
@@ -47,11 +51,10 @@ def trace_router(store: DuckDBStore, clock: Callable[[], float] = time.time) -> 
     router = APIRouter(prefix="/api/v1", tags=["traces"])
 
     def load(trace_id: str, field: str) -> tuple[list[Span], bool]:
-        # One more than the cap tells a trace that is exactly at it from one over it.
-        spans = store.trace(trace_id, limit=MAX_TRACE_SPANS + 1)
+        spans, truncated = read_trace(store, trace_id)
         if not spans:
             raise ServiceError(404, field, f"no spans stored for trace {trace_id}")
-        return spans[:MAX_TRACE_SPANS], len(spans) > MAX_TRACE_SPANS
+        return spans, truncated
 
     @router.get("/traces")
     def search(

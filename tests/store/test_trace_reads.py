@@ -47,6 +47,14 @@ def store(tmp_path) -> Iterator[DuckDBStore]:
     opened.close()
 
 
+@pytest.fixture
+def blank(tmp_path) -> Iterator[DuckDBStore]:
+    """A store with nothing in it, for a test's own spans."""
+    opened = DuckDBStore(tmp_path / "blank.duckdb")
+    yield opened
+    opened.close()
+
+
 def ids(store: DuckDBStore, **query) -> list[str]:
     return [s.trace_id[:2] for s in store.find_traces(TraceQuery(**query))]
 
@@ -129,101 +137,86 @@ def test_service_calls_only_count_spans_in_the_range(store):
     assert calls == {("playback", "cdn"): 1}
 
 
-def test_a_client_span_without_a_peer_name_calls_unknown(tmp_path):
-    store = DuckDBStore(tmp_path / "x.duckdb")
-    try:
-        store.write_spans([sp(A, 1, None, "GET", SPAN_KIND_CLIENT, 0, 10, "batch")])
-        [call] = store.service_calls(0, 100)
-        assert (call.caller, call.callee, call.virtual) == ("batch", "unknown", True)
-    finally:
-        store.close()
+def test_a_client_span_without_a_peer_name_calls_unknown(blank):
+    store = blank
+    store.write_spans([sp(A, 1, None, "GET", SPAN_KIND_CLIENT, 0, 10, "batch")])
+    [call] = store.service_calls(0, 100)
+    assert (call.caller, call.callee, call.virtual) == ("batch", "unknown", True)
 
 
-def test_a_span_delivered_twice_counts_once(tmp_path):
-    store = DuckDBStore(tmp_path / "x.duckdb")
-    try:
-        batch = [
-            sp(A, 1, None, "GET /", SPAN_KIND_SERVER, 0, 100, "edge"),
-            sp(A, 2, 1, "GET /x", SPAN_KIND_CLIENT, 10, 90, "edge", status_code=2),
-            sp(A, 3, 2, "GET /x", SPAN_KIND_SERVER, 20, 80, "api", status_code=2),
+def test_a_span_delivered_twice_counts_once(blank):
+    store = blank
+    batch = [
+        sp(A, 1, None, "GET /", SPAN_KIND_SERVER, 0, 100, "edge"),
+        sp(A, 2, 1, "GET /x", SPAN_KIND_CLIENT, 10, 90, "edge", status_code=2),
+        sp(A, 3, 2, "GET /x", SPAN_KIND_SERVER, 20, 80, "api", status_code=2),
+    ]
+    store.write_spans(batch)
+    store.write_spans(batch)  # an OTLP retry after a lost answer
+    [call] = store.service_calls(0, 1_000)
+    assert (call.caller, call.callee, call.calls, call.errors) == ("edge", "api", 1, 1)
+    [row] = store.find_traces(TraceQuery())
+    assert (row.span_count, row.error_count, row.services) == (3, 2, {"api": 1, "edge": 2})
+
+
+def test_a_call_across_the_range_edge_is_paired_not_taken_for_a_peer(blank):
+    store = blank
+    store.write_spans(
+        [
+            sp(A, 1, None, "GET /x", SPAN_KIND_CLIENT, 1_000, 2_000, "edge"),
+            sp(A, 2, 1, "GET /x", SPAN_KIND_SERVER, 1_010, 1_990, "api"),
         ]
-        store.write_spans(batch)
-        store.write_spans(batch)  # an OTLP retry after a lost answer
-        [call] = store.service_calls(0, 1_000)
-        assert (call.caller, call.callee, call.calls, call.errors) == ("edge", "api", 1, 1)
-        [row] = store.find_traces(TraceQuery())
-        assert (row.span_count, row.error_count, row.services) == (3, 2, {"api": 1, "edge": 2})
-    finally:
-        store.close()
+    )
+    # The client started in the range, its server after it: the call is not counted
+    # here (its callee's span is outside), and nothing calls a peer.
+    assert store.service_calls(0, 1_005) == []
+    # The server started in the range, its client before it: the call is counted.
+    assert [(c.caller, c.callee, c.virtual) for c in store.service_calls(1_005, 3_000)] == [
+        ("edge", "api", False)
+    ]
 
 
-def test_a_call_across_the_range_edge_is_paired_not_taken_for_a_peer(tmp_path):
-    store = DuckDBStore(tmp_path / "x.duckdb")
-    try:
-        store.write_spans(
-            [
-                sp(A, 1, None, "GET /x", SPAN_KIND_CLIENT, 1_000, 2_000, "edge"),
-                sp(A, 2, 1, "GET /x", SPAN_KIND_SERVER, 1_010, 1_990, "api"),
-            ]
-        )
-        # The client started in the range, its server after it: the call is not counted
-        # here (its callee's span is outside), and nothing calls a peer.
-        assert store.service_calls(0, 1_005) == []
-        # The server started in the range, its client before it: the call is counted.
-        assert [(c.caller, c.callee, c.virtual) for c in store.service_calls(1_005, 3_000)] == [
-            ("edge", "api", False)
+def test_a_client_span_with_only_internal_children_still_calls_its_peer(blank):
+    store = blank
+    store.write_spans(
+        [
+            sp(
+                A,
+                1,
+                None,
+                "SELECT",
+                SPAN_KIND_CLIENT,
+                0,
+                50,
+                "api",
+                attributes={"db.system": "postgresql"},
+            ),
+            sp(A, 2, 1, "connect", 1, 1, 5, "api"),
         ]
-    finally:
-        store.close()
+    )
+    assert [(c.caller, c.callee, c.virtual) for c in store.service_calls(0, 100)] == [
+        ("api", "postgresql", True)
+    ]
 
 
-def test_a_client_span_with_only_internal_children_still_calls_its_peer(tmp_path):
-    store = DuckDBStore(tmp_path / "x.duckdb")
-    try:
-        store.write_spans(
-            [
-                sp(
-                    A,
-                    1,
-                    None,
-                    "SELECT",
-                    SPAN_KIND_CLIENT,
-                    0,
-                    50,
-                    "api",
-                    attributes={"db.system": "postgresql"},
-                ),
-                sp(A, 2, 1, "connect", 1, 1, 5, "api"),
-            ]
-        )
-        assert [(c.caller, c.callee, c.virtual) for c in store.service_calls(0, 100)] == [
-            ("api", "postgresql", True)
+def test_an_attribute_matches_on_the_span_or_else_on_its_resource(blank):
+    store = blank
+    store.write_spans(
+        [
+            sp(
+                A,
+                1,
+                None,
+                "GET",
+                SPAN_KIND_SERVER,
+                0,
+                5,
+                "api",
+                attributes={"zone": "a"},
+                resource={"zone": "b"},
+            ),
         ]
-    finally:
-        store.close()
-
-
-def test_an_attribute_matches_on_the_span_or_else_on_its_resource(tmp_path):
-    store = DuckDBStore(tmp_path / "x.duckdb")
-    try:
-        store.write_spans(
-            [
-                sp(
-                    A,
-                    1,
-                    None,
-                    "GET",
-                    SPAN_KIND_SERVER,
-                    0,
-                    5,
-                    "api",
-                    attributes={"zone": "a"},
-                    resource={"zone": "b"},
-                ),
-            ]
-        )
-        assert ids(store, attributes=(("zone", "a"),)) == ["a1"]
-        assert ids(store, attributes=(("zone", "b"),)) == ["a1"]
-        assert ids(store, attributes=(("zone", "c"),)) == []
-    finally:
-        store.close()
+    )
+    assert ids(store, attributes=(("zone", "a"),)) == ["a1"]
+    assert ids(store, attributes=(("zone", "b"),)) == ["a1"]
+    assert ids(store, attributes=(("zone", "c"),)) == []

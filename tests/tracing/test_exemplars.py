@@ -8,12 +8,10 @@ from collections import defaultdict
 import pytest
 
 from collectors.span_metrics import SpanMetrics
-from store.duckdb_exemplars import SpanFilter
 from store.duckdb_store import DuckDBStore
-from store.interfaces import SeriesValues
-from store.model import DURATION_BUCKETS, STATUS_ERROR, STATUS_OK, Span
+from store.interfaces import SeriesValues, SpanFilter
+from store.model import DURATION_BUCKETS, OTHER_OPERATION, STATUS_ERROR, STATUS_OK, Span
 from tracing.exemplars import (
-    OTHER,
     exemplar_json,
     series_exemplars,
     span_filter,
@@ -215,7 +213,7 @@ def test_a_span_derived_series_maps_to_its_spans():
     assert calls == _drm(kind=2, status_code=STATUS_ERROR, cluster="")
     first = span_filter(_tags(statistic="percentile", le="0.005"))
     assert first is not None and (first.longer_than_s, first.at_most_s) == (None, 0.005)
-    other = span_filter(_tags(**{"span.name": OTHER}))
+    other = span_filter(_tags(**{"span.name": OTHER_OPERATION}))
     assert other is not None and other.operation is None, "collapsed operations match any operation"
 
 
