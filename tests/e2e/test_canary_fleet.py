@@ -111,8 +111,10 @@ def test_a_drm_canary_forty_percent_slower_fails(windows):
     latency = _metric(status, "license latency (traces, mean)")
     assert (latency["classification"], latency["critical"]) == ("High", True)
     # The judge saw the injected slowdown: the canary's mean is about 10 ms above the baseline's.
+    # The chaos is an asyncio sleep, which overshoots on a loaded event loop (a full test run
+    # measured 21 ms): the band is wide above, tight below.
     shift = latency["experimentMetadata"]["stats"]["mean"] - latency["controlMetadata"]["stats"]["mean"]
-    assert 0.006 < shift < 0.016
+    assert 0.006 < shift < 0.030
     assert latency["controlMetadata"]["stats"]["count"] >= 10
     assert any("license latency (traces, mean): High (critical)" in r for r in verdict["reasons"])
 
