@@ -54,6 +54,7 @@ from console.api.jaeger_v3 import jaeger_v3_router
 from console.api.kayenta import kayenta_router
 from console.api.notifications import notifications_router
 from console.api.reads import read_router
+from console.api.red import RedReader, red_router
 from console.api.silences import silences_router
 from console.api.slos import slo_router
 from console.api.traces import trace_router
@@ -332,6 +333,7 @@ class Server:
         app.include_router(intake_router(self.alerts, self.store, secret, self.clock))
         app.include_router(kayenta_router(self.canary))
         limits = Limits(max_series=self.config.graph_max_series, max_points=self.config.graph_max_points)
+        app.include_router(red_router(RedReader(self.store, self.config.step_ms, limits), self.clock))
         app.include_router(
             atlas_router(self.store, self.write_queue, self.config.step_ms, limits, self.clock)
         )
