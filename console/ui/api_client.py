@@ -154,6 +154,18 @@ class WatchfloorClient:
         """Atlas graph JSON ``{start, step, legend, metrics, values, notices}``; NaN arrives as "NaN"."""
         return self._get("/api/v1/graph", q=q, s=s, e=e, step=step, tz=tz, format="json")
 
+    def red(
+        self,
+        *,
+        start: Instant | None = None,
+        end: Instant | None = None,
+        by: str | None = None,
+        service: str | None = None,
+        limit: int | None = None,
+    ) -> dict[str, Any]:
+        """Rate, errors and p50/p95/p99 of serving spans per service, cluster or operation."""
+        return self._get("/api/v1/red", start=start, end=end, by=by, service=service, limit=limit)
+
     def tag_keys(self, *, q: str | None = None, limit: int | None = None) -> list[str]:
         return self._get_list("/api/v1/tags", q=q, limit=limit)
 

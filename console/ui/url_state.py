@@ -252,13 +252,13 @@ def _time_check(round_up: bool) -> Callable[[str], str | None]:
     return check
 
 
-# The controls every page shares (console spec: time range, auto-refresh, theme).
+# The controls every page shares (console spec: time range, auto-refresh). The theme is
+# Streamlit's own (its settings menu; `watchfloor console --theme`): it cannot change from a URL.
 COMMON = Schema(
     (
         str_field("from", "now-1h", max_length=64, check=_time_check(False)),
         str_field("to", "now", max_length=64, check=_time_check(True)),
         enum_field("refresh", "off", REFRESH_INTERVALS),
-        enum_field("theme", "light", ("light", "dark")),
     )
 )
 

@@ -51,6 +51,8 @@ def test_the_page_renders_figures_and_tables_with_service_text_kept_literal(popu
     monkeypatch.setenv(SERVER_URL_ENV, populated.url)
     page = AppTest.from_file(str(UI_SCRIPT), default_timeout=30).run()
     assert not page.exception
+    page.switch_page("views/status.py").run()
+    assert not page.exception
     metrics = {m.label: m.value for m in page.metric}
     assert metrics["log documents stored"] == "1"
     assert metrics["targets up"] == "0 / 0"

@@ -47,7 +47,6 @@ DEFAULTS: dict[str, Any] = {
     "from": "now-1h",
     "to": "now",
     "refresh": "off",
-    "theme": "light",
 }
 NOW = 1_795_515_462_123  # 2026-11-24T10:17:42.123Z
 ODD_TEXT = "<script>alert(1)</script> & # ? = a+b 100% é 日本 /x"
@@ -91,7 +90,9 @@ def test_a_page_opened_without_a_query_string_has_its_defaults() -> None:
             id="a rounded range",
         ),
         pytest.param(
-            {"refresh": "1m", "theme": "dark"}, {"refresh": "1m", "theme": "dark"}, id="refresh and theme"
+            {"refresh": "1m", "status": "error"},
+            {"refresh": "1m", "status": "error"},
+            id="refresh and status",
         ),
     ],
 )
@@ -127,7 +128,9 @@ def test_valid_values_are_decoded(params: dict[str, Any], changes: dict[str, Any
         pytest.param(
             {"status": "ERROR"}, "status", "'ERROR' is not one of any, ok, error", id="enums are exact"
         ),
-        pytest.param({"theme": "blue"}, "theme", "'blue' is not one of light, dark", id="an unknown theme"),
+        pytest.param(
+            {"refresh": "2s"}, "refresh", "'2s' is not one of off, 5s", id="an unknown refresh interval"
+        ),
         pytest.param(
             {"refresh": "2s"}, "refresh", "'2s' is not one of off, 5s, 10s", id="an unknown refresh"
         ),
@@ -155,8 +158,8 @@ def test_bad_values_fall_back_to_the_default_and_are_reported(
 
 
 def test_each_bad_field_is_reported_and_good_ones_kept() -> None:
-    state, problems = decode(TRACES, {"limit": "0", "theme": "dark", "status": "bad"})
-    assert state == {**DEFAULTS, "theme": "dark"}
+    state, problems = decode(TRACES, {"limit": "0", "refresh": "5m", "status": "bad"})
+    assert state == {**DEFAULTS, "refresh": "5m"}
     assert [f for f, _ in problems] == ["status", "limit"]
 
 
@@ -216,9 +219,7 @@ def test_encode_appends_kept_aside_parameters_without_overriding() -> None:
         pytest.param({"limti": 5}, "not in the schema", id="a misspelt key is a programming error"),
         pytest.param({"limit": 0}, "limit: 0 is below the minimum 1", id="an out of bounds value"),
         pytest.param({"limit": True}, "limit: is not a whole number", id="a bool is not a number"),
-        pytest.param(
-            {"theme": "blue"}, "theme: 'blue' is not one of light, dark", id="an unknown enum value"
-        ),
+        pytest.param({"refresh": "2s"}, "refresh: '2s' is not one of off, 5s", id="an unknown enum value"),
         pytest.param({"tag": ["a", ""]}, "tag: is not a list of non-empty texts", id="an empty list item"),
         pytest.param({"from": "soon"}, "from: 'soon' is not a time", id="an unreadable time"),
     ],
@@ -255,7 +256,6 @@ def _random_state(rng: random.Random) -> dict[str, Any]:
         ),
         "to": lambda: rng.choice(["now", "now+5m", "now-1d/d", "2026-11-24T11:00:00+01:00"]),
         "refresh": lambda: rng.choice(["off", "5s", "1m", "15m"]),
-        "theme": lambda: rng.choice(["light", "dark"]),
     }
     for name, make in choices.items():
         if rng.random() < 0.6:

@@ -1,4 +1,4 @@
-"""The console's status page (Streamlit): ingest figures, scrape targets, recent errors and slow spans.
+"""The console's ingest status page: ingest figures, scrape targets, recent errors and slow spans.
 
 Run by ``watchfloor console`` / ``watchfloor up``; reads the server named by
 ``WATCHFLOOR_SERVER_URL``. Text that came from services (log messages, span names, errors)
@@ -7,23 +7,20 @@ is only ever shown inside tables, never as Markdown or HTML.
 
 from __future__ import annotations
 
-import os
-
 import streamlit as st
 
+from console.ui.frame import start
+from console.ui.pages import STATUS
+from console.ui.session import server_url
 from console.ui.status_data import fetch_status, log_rows, span_rows, target_rows
 
-SERVER_URL = os.environ.get("WATCHFLOOR_SERVER_URL", "http://127.0.0.1:7070")
-REFRESH_S = 5
-
-st.set_page_config(page_title="Watchfloor", layout="wide")
-st.title("Watchfloor")
-st.caption("Ingest status. The full console arrives page by page; this page refreshes every 5 s.")
+controls = start(STATUS)
+st.caption("What the server takes in: ingest figures, scrape targets, recent errors and slow spans.")
 
 
-@st.fragment(run_every=REFRESH_S)
+@st.fragment(run_every=controls.refresh_s)
 def status_panel() -> None:
-    status = fetch_status(SERVER_URL)
+    status = fetch_status(server_url())
     st.text(f"server {status.url}")
     if status.error is not None:
         st.error("The server cannot be reached.")

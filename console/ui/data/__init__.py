@@ -1,0 +1,1 @@
+"""What the console pages compute from API answers, without Streamlit (so it is unit-testable)."""

@@ -1,0 +1,125 @@
+"""Overview (Telltale-like): every service and cluster with RED and a health colour, SLO budgets,
+firing alerts, the latest canary verdicts and deploys. A row opens its Service page."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from console.ui.data.overview import HEALTH_COLOURS, service_rows, slo_rows, verdict_counts
+from console.ui.frame import fetch, jump, start, url_of
+from console.ui.pages import ALERTS, CANARY, OVERVIEW, SERVICE, SLOS
+from console.ui.time_range import describe
+
+controls = start(OVERVIEW)
+state = controls.state
+st.radio("Rows per", ["cluster", "service"], key=state.key("by"), horizontal=True)
+
+
+def _health_style(value: Any) -> str:
+    colour = HEALTH_COLOURS.get(str(value))
+    return f"background-color: {colour}; color: white" if colour else ""
+
+
+@st.fragment(run_every=controls.refresh_s)
+def overview() -> None:
+    start_ms, end_ms = controls.window()
+    st.caption(f"{describe(controls.time_range)} · figures from serving spans (server and consumer)")
+    red = fetch("red", start=start_ms, end=end_ms, by=state["by"])
+    slos = fetch("slos")
+    alerts = fetch("alerts", state="firing")
+    analyses = fetch("canary_analyses", limit=10)
+    annotations = fetch("annotations", start=start_ms, end=end_ms)
+    if red is None:
+        return
+    slo_list = slos["slos"] if slos else []
+    firing = alerts["alerts"] if alerts else []
+    rows = service_rows(red["rows"], slo_list, firing)
+
+    counts = {h: sum(1 for r in rows if r["health"] == h) for h in HEALTH_COLOURS}
+    metrics = st.columns(6)
+    metrics[0].metric("Services", len({r["service"] for r in rows}))
+    metrics[1].metric("Critical", counts["critical"])
+    metrics[2].metric("Warning", counts["warning"])
+    metrics[3].metric("Firing alerts", len(firing))
+    metrics[4].metric("SLOs burning", sum(1 for s in slo_list if s["state"] in ("burning", "exhausted")))
+    verdicts = verdict_counts(analyses["analyses"] if analyses else [])
+    metrics[5].metric("Canaries failing", verdicts.get("fail", 0))
+
+    st.subheader("Services")
+    frame = pd.DataFrame(rows)
+    if not frame.empty:
+        frame.insert(2, "open", [url_of(controls, SERVICE, service=r["service"]) for r in rows])
+        if state["by"] == "service":
+            frame = frame.drop(columns=["cluster"])
+    st.dataframe(
+        frame.style.map(_health_style, subset=["health"]) if not frame.empty else frame,
+        hide_index=True,
+        column_config={
+            "open": st.column_config.LinkColumn("open", display_text="service page"),
+            "req/s": st.column_config.NumberColumn(format="%.3f"),
+            "error %": st.column_config.NumberColumn(format="%.2f"),
+        },
+        key="overview.services",
+    )
+    if red.get("truncated"):
+        st.caption("Only the first rows are shown: the server caps this answer.")
+
+    left, right = st.columns(2)
+    with left:
+        st.subheader("SLO budgets")
+        st.dataframe(pd.DataFrame(slo_rows(slo_list)), hide_index=True, key="overview.slos")
+        jump(controls, SLOS, "All SLOs")
+        st.subheader("Firing alerts")
+        st.dataframe(
+            pd.DataFrame(
+                [
+                    {
+                        "severity": a.get("severity"),
+                        "alert": a["labels"].get("alertname", a["rule"]),
+                        "service": a["labels"].get("service", ""),
+                        "summary": a.get("annotations", {}).get("summary", ""),
+                        "acknowledged by": a.get("acknowledged_by") or "",
+                    }
+                    for a in firing
+                ]
+            ),
+            hide_index=True,
+            key="overview.alerts",
+        )
+        jump(controls, ALERTS, "Alerts and incidents")
+    with right:
+        st.subheader("Latest canary verdicts")
+        st.dataframe(
+            pd.DataFrame(
+                [
+                    {k: a.get(k) for k in ("id", "application", "verdict", "score", "status", "created")}
+                    for a in (analyses["analyses"] if analyses else [])
+                ]
+            ),
+            hide_index=True,
+            key="overview.canaries",
+        )
+        jump(controls, CANARY, "Canary analyses")
+        st.subheader("Deploys and changes")
+        st.dataframe(
+            pd.DataFrame(
+                [
+                    {
+                        "time": pd.to_datetime(a["time_ms"], unit="ms", utc=True),
+                        "kind": a["kind"],
+                        "service": a.get("service") or "",
+                        "version": a.get("version") or "",
+                        "summary": a.get("summary") or "",
+                    }
+                    for a in (annotations["annotations"] if annotations else [])
+                ]
+            ),
+            hide_index=True,
+            key="overview.annotations",
+        )
+
+
+overview()

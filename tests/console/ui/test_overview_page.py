@@ -1,0 +1,66 @@
+"""The Overview against a real server with the seeded world: the figures shown are the API's."""
+
+from __future__ import annotations
+
+import httpx
+
+from console.ui.data.overview import health
+
+
+def window(world):
+    """An absolute range around the seeded half hour, so the page and the test ask for the same window."""
+    return {"from": str(world.now_ms - 3_600_000), "to": str(world.now_ms + 60_000)}
+
+
+def _api_rows(world, by="cluster"):
+    params = {"by": by, "start": window(world)["from"], "end": window(world)["to"]}
+    return httpx.get(f"{world.url}/api/v1/red", params=params).json()["rows"]
+
+
+def test_one_row_per_service_and_cluster_with_the_apis_figures(world, console):
+    page = console("views/overview.py", **window(world))
+    assert not page.exception
+    services = page.dataframe[0].value
+    api = {(r["service"], r["cluster"]): r for r in _api_rows(world)}
+    assert {(r.service, r.cluster) for r in services.itertuples()} == set(api)
+    for row in services.to_dict("records"):
+        figures = api[(row["service"], row["cluster"])]
+        assert row["req/s"] == figures["rate_per_s"]
+        assert row["error %"] == figures["error_pct"]
+        assert (row["p50 ms"], row["p95 ms"], row["p99 ms"]) == (
+            figures["p50_ms"],
+            figures["p95_ms"],
+            figures["p99_ms"],
+        )
+
+
+def test_health_is_red_for_drm_which_fails_a_fifth_of_its_calls(world, console):
+    page = console("views/overview.py")
+    rows = {r["cluster"]: r for r in page.dataframe[0].value.to_dict("records")}
+    assert rows["drm-v1"]["health"] == "critical"
+    assert "errors" in rows["drm-v1"]["why"] and "alert DrmErrors" in rows["drm-v1"]["why"]
+    assert rows["cdn-v1"]["health"] == "ok"
+    metrics = {m.label: m.value for m in page.metric}
+    assert metrics["Firing alerts"] == "1"
+    assert metrics["SLOs burning"] == "1"
+
+
+def test_rows_per_service_follow_the_url(world, console):
+    page = console("views/overview.py", by="service")
+    services = page.dataframe[0].value
+    assert "cluster" not in services.columns
+    assert sorted(services["service"]) == ["cdn", "drm", "playback"]
+    assert page.radio[0].value == "service"
+
+
+def test_health_rules():
+    row = {"requests": 10, "error_pct": 0.5}
+    assert health(row, [], []) == ("ok", "")
+    assert health({**row, "error_pct": 2.0}, [], [])[0] == "warning"
+    assert health(row, [{"name": "a", "state": "exhausted"}], [])[0] == "critical"
+    assert health(row, [{"name": "a", "state": "burning"}], [])[0] == "warning"
+    assert health(row, [], [{"severity": "critical", "labels": {"alertname": "X"}}]) == (
+        "critical",
+        "alert X",
+    )
+    assert health({"requests": 0}, [], [])[0] == "no data"
