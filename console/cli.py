@@ -132,6 +132,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     console.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     console.add_argument("--port", type=int, default=8501, help="port (default 8501)")
+    console.add_argument(
+        "--theme", choices=("dark", "light"), default="dark", help="starting theme (default dark)"
+    )
     fleet = sub.add_parser("fleet", help="run the sample services (baseline + canary) and traffic")
     _add_fleet_flags(fleet)
 

@@ -122,6 +122,6 @@ def console(args: argparse.Namespace) -> int:
     process killed by SIGTERM would leave an orphaned Streamlit behind.
     """
     server = resolve(args.server, SERVER_URL_ENV, DEFAULT_SERVER_URL) or DEFAULT_SERVER_URL
-    command, env = console_command(server, args.host, args.port)
+    command, env = console_command(server, args.host, args.port, args.theme)
     print(f"Console: http://{args.host}:{args.port} (reading {server})", flush=True)
     os.execve(command[0], command, env)

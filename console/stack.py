@@ -40,8 +40,13 @@ class StackOptions:
     slo_dir: Path | None = None
 
 
-def console_command(server_url: str, host: str, port: int) -> tuple[list[str], dict[str, str]]:
-    """``streamlit run`` of the status page, and the environment that points it at the server."""
+def console_command(
+    server_url: str, host: str, port: int, theme: str = "dark"
+) -> tuple[list[str], dict[str, str]]:
+    """``streamlit run`` of the console, and the environment that points it at the server.
+
+    ``theme`` is the starting theme (``dark`` by default, as in Grafana); a person can switch
+    in Streamlit's settings menu."""
     command = [
         sys.executable,
         "-m",
@@ -60,6 +65,8 @@ def console_command(server_url: str, host: str, port: int) -> tuple[list[str], d
         "false",
         "--client.toolbarMode",
         "viewer",  # no "Deploy" button: this is an operations console, not a Streamlit sketch
+        "--theme.base",
+        theme,
     ]
     return command, {**os.environ, SERVER_URL_ENV: server_url}
 

@@ -54,6 +54,7 @@ from console.api.jaeger_v3 import jaeger_v3_router
 from console.api.kayenta import kayenta_router
 from console.api.notifications import notifications_router
 from console.api.reads import read_router
+from console.api.request_timing import RequestTiming
 from console.api.red import RedReader, red_router
 from console.api.silences import silences_router
 from console.api.slos import slo_router
@@ -351,4 +352,5 @@ class Server:
         app.add_middleware(
             BearerTokenMiddleware, token=self.config.api_token, signed_paths=(PAGERDUTY_INTAKE,)
         )
+        app.add_middleware(RequestTiming, registry=self.registry)  # outermost: times auth too
         return app

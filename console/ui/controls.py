@@ -68,7 +68,7 @@ def shared_controls(state: PageState) -> Controls:
     left, right = sidebar.columns(2)
     left.text_input("From", key=state.key("from"), help="now-6h, now/d, 2026-11-24T10:00:00Z, epoch ms")
     right.text_input("To", key=state.key("to"), help="now, now-1d/d, an ISO time or epoch ms")
-    left, right = sidebar.columns([3, 2], vertical_alignment="bottom")
+    left, right = sidebar.columns([1, 1], vertical_alignment="bottom")
     left.selectbox("Auto-refresh", REFRESH_INTERVALS, key=state.key("refresh"))
     paused = right.toggle("Pause", key=_PAUSED, help="Stop refreshing while you look")
     _, range_problems = time_window(state.values, now_ms(None))

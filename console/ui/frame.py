@@ -14,7 +14,7 @@ import streamlit as st
 
 from console.ui.controls import Controls, shared_controls
 from console.ui.page_state import open_page
-from console.ui.pages import PageSpec, link_params
+from console.ui.pages import OVERVIEW, PageSpec, link_params
 from console.ui.safe import plain
 from console.ui.session import ApiError, ServerUnreachable, read
 
@@ -73,4 +73,5 @@ def url_of(controls: Controls, page: PageSpec, **state: Any) -> str:
     params = link_params(page, **link_state(controls, **state))
     pairs = [(k, v) for k, vs in params.items() for v in ([vs] if isinstance(vs, str) else vs)]
     query = urlencode(pairs, quote_via=quote, safe="/:")
-    return f"/{page.url_path}" + (f"?{query}" if query else "")
+    path = "/" if page is OVERVIEW else f"/{page.url_path}"  # Streamlit serves the default page at /
+    return path + (f"?{query}" if query else "")

@@ -1,75 +1,150 @@
-"""``watchfloor console`` in headless Chromium (Debian's), against a running server."""
+"""The console in headless Chromium (Debian's, through Playwright) against a seeded real server.
+
+``watchfloor console`` runs as its own process; every page is opened the way a person would
+(a URL), waited for until Streamlit is connected and idle, checked for exception boxes and
+the seeded figures, and photographed into ``var/test-artifacts`` (``WATCHFLOOR_ARTIFACTS``).
+Tables are read through the data grid's accessibility table, which holds each cell's text.
+"""
 
 from __future__ import annotations
 
-import signal
-import subprocess
-import sys
+from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import sync_playwright
+from playwright.sync_api import Page
 
-from tests.support.polling import eventually
-from tests.support.ports import free_port, refused
-from tests.support.server import RunningServer
+from console.ui.pages import PAGES, TRACES
+from tests.support.browser import chromium, console_process, exception_boxes, screenshot, wait_until_drawn
+from tests.support.console_seed import HOSTILE_MESSAGE, SLOW_TRACE, TOKEN, World, seed_world
 
-CHROMIUM = "/usr/bin/chromium"
-# Chromium's own background traffic has nowhere to go on this network; keep it quiet.
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+GRID = "[data-testid='stDataFrame'] table[role='grid']"
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory) -> Any:
+    world = seed_world(tmp_path_factory.mktemp("console-browser"))
+    yield world
+    world.stop()
+
+
+@pytest.fixture(scope="module")
+def console(world: World, tmp_path_factory) -> Any:
+    log = tmp_path_factory.mktemp("console-log") / "console.log"
+    with console_process(world.url, log, token=TOKEN) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def browser() -> Any:
+    with chromium() as browser:
+        yield browser
 
 
 @pytest.fixture
-def console_url(tmp_path):
-    server = RunningServer(tmp_path / "server")
-    port = free_port()
-    with (tmp_path / "console.log").open("w") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "console.cli", "console", "--server", server.url, "--port", str(port)],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
-
-    def serving() -> bool:
-        assert process.poll() is None, (tmp_path / "console.log").read_text()
-        try:
-            return httpx.get(f"{url}/_stcore/health", timeout=1).status_code == 200
-        except httpx.HTTPError:
-            return False
-
-    try:
-        eventually(serving, timeout_s=60, what="the console to serve")
-        yield url
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        server.stop()
-    # The console stops with its process: nothing is left serving the port.
-    eventually(lambda: refused(port), timeout_s=20, what="the console to stop")
+def page(browser) -> Any:
+    context = browser.new_context(viewport={"width": 1500, "height": 1100})
+    yield context.new_page()
+    context.close()
 
 
-def test_the_status_page_loads_in_chromium_and_shows_the_server_s_figures(console_url, tmp_path):
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.goto(console_url)
-            # Elements stream in; each wait fails the test if its text never shows.
-            for text in ("Slowest spans, last 15 minutes", "targets up", "spans stored", "0 / 0"):
-                page.get_by_text(text).first.wait_for(timeout=30_000)
-            assert page.get_by_role("heading", name="Watchfloor").is_visible()
-            page.screenshot(path=str(tmp_path / "status.png"), full_page=True)
-        finally:
-            browser.close()
+def window(world: World) -> str:
+    return f"from={world.now_ms - 3_600_000}&to={world.now_ms + 60_000}"
+
+
+def open_view(page: Page, url: str) -> None:
+    page.goto(url)
+    wait_until_drawn(page)
+
+
+def grid_rows(page: Page, index: int = 0) -> list[dict[str, str]]:
+    """The rows of the index-th data grid on the page, by column header."""
+    table = page.locator(GRID).nth(index)
+    table.wait_for(state="attached", timeout=30_000)
+    headers = table.locator("thead th").all_inner_texts()
+    rows = []
+    for row in table.locator("tbody tr").all():
+        rows.append(dict(zip(headers, row.locator("td").all_inner_texts(), strict=False)))
+    return rows
+
+
+@pytest.mark.parametrize("spec", PAGES, ids=[p.url_path for p in PAGES])
+def test_every_page_loads_without_an_exception_box_and_is_photographed(page, console, world, spec):
+    path = "" if spec.url_path == "overview" else spec.url_path
+    open_view(page, f"{console}/{path}?{window(world)}")
+    page.get_by_role("heading", name=spec.title).first.wait_for(timeout=30_000)
+    assert exception_boxes(page) == []
+    assert screenshot(page, f"console-{spec.url_path}").stat().st_size > 0
+
+
+def test_the_overview_shows_the_apis_figures_for_the_seeded_services(page, console, world):
+    open_view(page, f"{console}/?{window(world)}")
+    params = {"start": str(world.now_ms - 3_600_000), "end": str(world.now_ms + 60_000)}
+    api = {
+        (r["service"], r["cluster"]): r
+        for r in httpx.get(f"{world.url}/api/v1/red", params=params).json()["rows"]
+    }
+    shown = {(r["service"], r["cluster"]): r for r in grid_rows(page, 0)}
+    assert set(shown) == set(api)
+    for key, row in shown.items():
+        assert float(row["req/s"]) == pytest.approx(api[key]["rate_per_s"], abs=1e-3)
+        assert float(row["error %"]) == pytest.approx(api[key]["error_pct"], abs=1e-2)
+        assert float(row["p99 ms"]) == pytest.approx(api[key]["p99_ms"], abs=0.1)
+    assert shown[("drm", "drm-v1")]["health"] == "critical"
+    assert shown[("cdn", "cdn-v1")]["health"] == "ok"
+    metrics = dict(m.split("\n\n") for m in page.get_by_test_id("stMetric").all_inner_texts())
+    assert metrics["Firing alerts"] == "1"
+    # Each row opens its service page, carrying the time range.
+    assert shown[("drm", "drm-v1")]["open"].startswith("/service?service=drm&from=")
+
+
+def test_a_log_message_with_script_and_markdown_is_displayed_literally(page, console, world):
+    open_view(page, f"{console}/logs?service=cdn&{window(world)}")
+    messages = [r.get("message") for r in grid_rows(page, 0)]
+    assert HOSTILE_MESSAGE in messages
+    assert page.evaluate("() => window.__pwned === undefined")  # no script ran
+    scripts = page.evaluate("() => [...document.scripts].map(s => s.textContent)")
+    assert not any("pwned" in text for text in scripts)
+    assert page.locator("strong", has_text="not bold").count() == 0
+    assert page.locator("a[href='http://example.com']").count() == 0
+    screenshot(page, "console-logs-hostile-message")
+
+
+def test_a_log_lines_trace_link_opens_that_trace(page, console, world):
+    open_view(page, f"{console}/logs?service=cdn&{window(world)}")
+    [row] = [r for r in grid_rows(page, 0) if r.get("message") == HOSTILE_MESSAGE]
+    link = next(value for value in row.values() if value.startswith(f"/{TRACES.url_path}?"))
+    assert f"trace={SLOW_TRACE}" in link
+    open_view(page, f"{console}{link}")
+    page.get_by_text(SLOW_TRACE).first.wait_for(timeout=30_000)
+    assert exception_boxes(page) == []
+    screenshot(page, "console-trace-from-log-link")
+
+
+def test_the_trace_waterfall_highlights_the_critical_path(page, console, world):
+    open_view(page, f"{console}/traces?trace={SLOW_TRACE}&{window(world)}")
+    page.locator(".js-plotly-plot").first.wait_for(timeout=30_000)
+    legend = page.locator(".js-plotly-plot .legendtext").all_inner_texts()
+    assert "critical path" in legend
+    assert exception_boxes(page) == []
+    screenshot(page, "console-trace-waterfall")
+
+
+def test_a_url_with_state_reopens_the_same_view(page, console, world):
+    url = f"{console}/traces?service=drm&status=error&sort=duration&{window(world)}"
+    open_view(page, url)
+    first = grid_rows(page, 0)
+    assert first, "the search found the failed drm traces"
+    assert "service=drm" in page.url and "status=error" in page.url  # written back, shareable
+    open_view(page, page.url)  # the address bar, pasted into a new tab
+    assert grid_rows(page, 0) == first
+    expected = {
+        t["trace_id"]
+        for t in httpx.get(
+            f"{world.url}/api/v1/traces",
+            params={"service": "drm", "status": "error", "sort": "duration", "limit": 20,
+                    "start": str(world.now_ms - 3_600_000), "end": str(world.now_ms + 60_000)},
+        ).json()["traces"]
+    }  # fmt: skip
+    shown = {value for row in first for value in row.values() if value in expected}
+    assert shown == expected

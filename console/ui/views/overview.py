@@ -61,6 +61,8 @@ def overview() -> None:
             "open": st.column_config.LinkColumn("open", display_text="service page"),
             "req/s": st.column_config.NumberColumn(format="%.3f"),
             "error %": st.column_config.NumberColumn(format="%.2f"),
+            **{c: st.column_config.NumberColumn(format="%.1f") for c in ("p50 ms", "p95 ms", "p99 ms")},
+            "SLO budget left %": st.column_config.NumberColumn(format="%.1f"),
         },
         key="overview.services",
     )
