@@ -54,8 +54,8 @@ from console.api.jaeger_v3 import jaeger_v3_router
 from console.api.kayenta import kayenta_router
 from console.api.notifications import notifications_router
 from console.api.reads import read_router
-from console.api.request_timing import RequestTiming
 from console.api.red import RedReader, red_router
+from console.api.request_timing import RequestTiming
 from console.api.silences import silences_router
 from console.api.slos import slo_router
 from console.api.traces import trace_router
