@@ -28,6 +28,7 @@ BENCHMARKS: dict[str, tuple[str, list[str]]] = {
         "bench.bench_tracing",
         ["--trace-spans", "2000", "--graph-spans", "100000", "--repeats", "3"],
     ),
+    "console": ("bench.bench_console", ["--repeats", "2"]),
 }
 
 
