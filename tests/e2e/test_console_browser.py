@@ -15,10 +15,15 @@ import pytest
 from playwright.sync_api import Page
 
 from console.ui.pages import PAGES, TRACES
-from tests.support.browser import chromium, console_process, exception_boxes, screenshot, wait_until_drawn
+from tests.support.browser import (
+    GRID,
+    chromium,
+    console_process,
+    exception_boxes,
+    screenshot,
+    wait_until_drawn,
+)
 from tests.support.console_seed import HOSTILE_MESSAGE, SLOW_TRACE, TOKEN, World, seed_world
-
-GRID = "[data-testid='stDataFrame'] table[role='grid']"
 
 
 @pytest.fixture(scope="module")

@@ -8,6 +8,7 @@ import sys
 import httpx
 
 from tests.e2e.test_fleet_processes import INSTANCES
+from tests.support.browser import GRID, chromium, exception_boxes, screenshot, wait_until_drawn
 from tests.support.polling import eventually
 from tests.support.ports import free_port_run, refused
 
@@ -17,6 +18,13 @@ def _get(url: str) -> httpx.Response | None:
         return httpx.get(url, timeout=2)
     except httpx.HTTPError:
         return None
+
+
+def _redraw(page) -> bool:
+    """Reload the page (its data is as of the load) and say not yet."""
+    page.reload()
+    wait_until_drawn(page)
+    return False
 
 
 def _ingested(server: str) -> dict[str, float]:
@@ -56,7 +64,7 @@ def test_up_wires_the_fleet_into_the_server_and_the_console_and_stops_everything
             "--time-scale",
             "0.05",
             "--duration",
-            "45s",  # room for a loaded CI machine: everything below must happen while it runs
+            "75s",  # room for a loaded CI machine: everything below must happen while it runs
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -86,6 +94,21 @@ def test_up_wires_the_fleet_into_the_server_and_the_console_and_stops_everything
         assert len(health) == INSTANCES
         consoled = eventually(lambda: _get(f"{console}/_stcore/health"), timeout_s=60, what="the console")
         assert consoled.status_code == 200
+        # The console opens on the Overview, with the fleet's clusters in it.
+        with chromium() as browser:
+            page = browser.new_page(viewport={"width": 1500, "height": 1100})
+            page.goto(console)
+            wait_until_drawn(page)
+            page.get_by_role("heading", name="Overview").wait_for(timeout=30_000)
+            for cluster in ("playback-v1", "drm-v1", "cdn-v1"):
+                cells = page.locator(f"{GRID} td", has_text=cluster)
+                eventually(
+                    lambda cells=cells: cells.count() > 0 or _redraw(page),
+                    timeout_s=40,
+                    what=f"{cluster} on the Overview",
+                )
+            assert exception_boxes(page) == []
+            screenshot(page, "watchfloor-up-overview")
         output, _ = process.communicate(timeout=120)
     finally:
         if process.poll() is None:

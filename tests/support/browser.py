@@ -35,6 +35,7 @@ CHROMIUM_ARGS = [
 ]
 ARTIFACTS = Path(os.environ.get("WATCHFLOOR_ARTIFACTS", Path(__file__).parents[2] / "var" / "test-artifacts"))
 # Streamlit marks its root with the connection and the script's state: idle means drawn.
+GRID = "[data-testid='stDataFrame'] table[role='grid']"  # a data grid's accessibility table: cell texts
 IDLE_APP = (
     "[data-testid='stApp'][data-test-connection-state='CONNECTED'][data-test-script-state='notRunning']"
 )
