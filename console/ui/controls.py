@@ -14,7 +14,7 @@ import streamlit as st
 
 from console.ui.page_state import PageState
 from console.ui.safe import plain, problem_lines
-from console.ui.session import now_ms, server_url
+from console.ui.session import REFRESH_KEY, now_ms, server_url
 from console.ui.time_range import QUICK_RANGES, REFRESH_INTERVALS, TimeRange, describe, parse_refresh
 from console.ui.url_state import time_window
 
@@ -78,4 +78,5 @@ def shared_controls(state: PageState) -> Controls:
     sidebar.caption(plain(describe(TimeRange(state["from"], state["to"]))) if not range_problems else "")
     sidebar.caption(f"Server {plain(server_url())}")
     refresh = None if paused else parse_refresh(state["refresh"])
+    st.session_state[REFRESH_KEY] = refresh
     return Controls(state, refresh)

@@ -55,7 +55,9 @@ ALERTS = PageSpec(
 )  # fmt: skip
 SERVICE = PageSpec(
     "views/service.py", "Service", "service", "Investigate", ":material/hub:",
-    Schema.of(str_field("service", max_length=200), str_field("cluster", max_length=200)),
+    Schema.of(
+        str_field("service", max_length=200), str_field("cluster", max_length=200), bool_field("split")
+    ),
 )  # fmt: skip
 SLOS = PageSpec(
     "views/slos.py", "SLOs", "slos", "Investigate", ":material/speed:",

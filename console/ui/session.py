@@ -3,9 +3,10 @@
 The server URL and the write token come from the console's environment
 (``WATCHFLOOR_SERVER_URL``, ``WATCHFLOOR_API_TOKEN``); the token is used only by the client
 for writes, never shown. Reads go through :func:`read`, cached with ``st.cache_data``:
-every cache key holds the resolved time window, and pages resolve ``now`` rounded down to
-the refresh interval (:func:`now_ms`), so a rerun inside one interval is served from the
-cache and the next interval asks the server again. The TTL is the longest refresh interval,
+every cache key holds ``now`` rounded down to the refresh interval (:func:`now_ms`; pages
+resolve their time windows against the same rounded clock), so a rerun inside one interval
+is served from the cache and the next interval asks the server again — for reads with a
+time range and without one alike. The TTL is the longest refresh interval,
 never shorter than the one in use. A write clears the cache so the next read sees it.
 """
 
@@ -25,6 +26,7 @@ TOKEN_ENV = "WATCHFLOOR_API_TOKEN"
 DEFAULT_SERVER_URL = "http://127.0.0.1:7070"
 CACHE_TTL_S = 15 * 60  # the longest refresh interval offered (time_range.REFRESH_INTERVALS)
 DEFAULT_BUCKET_S = 10  # "now" moves in these steps when auto-refresh is off
+REFRESH_KEY = "wf.refresh_s"  # the shared controls put the refresh interval in use here
 
 __all__ = ["ApiError", "ServerUnreachable", "client", "now_ms", "read", "reset", "server_url", "write"]
 
@@ -58,14 +60,15 @@ def client() -> WatchfloorClient:
 
 
 @st.cache_data(ttl=CACHE_TTL_S, max_entries=2_000, show_spinner=False)
-def _cached(base_url: str, method: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-    del base_url  # part of the key only: two servers never share an answer
+def _cached(base_url: str, bucket_ms: int, method: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    del base_url, bucket_ms  # part of the key only: per server, and fresh each refresh interval
     return getattr(client(), method)(*args, **kwargs)
 
 
 def read(method: str, *args: Any, **kwargs: Any) -> Any:
-    """``client().<method>(*args, **kwargs)``, cached; raises ApiError / ServerUnreachable."""
-    return _cached(server_url(), method, args, kwargs)
+    """``client().<method>(*args, **kwargs)``, cached within the current refresh interval
+    (also reads with no time range, such as the SLO list); raises ApiError / ServerUnreachable."""
+    return _cached(server_url(), now_ms(st.session_state.get(REFRESH_KEY)), method, args, kwargs)
 
 
 def write(method: str, *args: Any, **kwargs: Any) -> Any:

@@ -98,7 +98,7 @@ def test_the_overview_shows_the_apis_figures_for_the_seeded_services(page, conso
     assert shown[("drm", "drm-v1")]["health"] == "critical"
     assert shown[("cdn", "cdn-v1")]["health"] == "ok"
     metrics = dict(m.split("\n\n") for m in page.get_by_test_id("stMetric").all_inner_texts())
-    assert metrics["Firing alerts"] == "1"
+    assert metrics["Firing alerts"] == "5"  # DrmErrors and the SLO's four burn-rate tiers
     # Each row opens its service page, carrying the time range.
     assert shown[("drm", "drm-v1")]["open"].startswith("/service?service=drm&from=")
 

@@ -15,7 +15,9 @@ last half hour of a playback platform, relative to the real clock (the console's
   ``SLOW_TRACE``'s id;
 * the span-derived RED series, made by the server's own ``SpanMetrics`` over those spans;
 * the SLO ``drm-license-ok`` (span-based, 99 % over a day), a deploy annotation of
-  ``drm`` 10 minutes ago and a firing Alertmanager alert for ``drm``.
+  ``drm`` 10 minutes ago and a firing Alertmanager alert for ``drm`` (``DrmErrors``);
+* the alert rules evaluated once after the seeding (and never again by themselves): the
+  SLO burns, so its four ``SLOBurnRate`` tiers fire — five firing alerts in all.
 
 Counts are exact so tests can check the console's figures against both the API and these.
 """
@@ -134,7 +136,11 @@ def seed_world(data_dir: Path, *, api_token: str | None = TOKEN) -> World:
     slo_dir = data_dir / "slos"
     slo_dir.mkdir(parents=True, exist_ok=True)
     (slo_dir / "drm.yaml").write_text(SLO_YAML)
-    server = RunningServer(data_dir / "data", slo_dir=slo_dir, api_token=api_token)
+    # Alert rules are evaluated once, after the seeding, never on their own: a test's figures
+    # must not change under it when a 30-second evaluation lands.
+    server = RunningServer(
+        data_dir / "data", slo_dir=slo_dir, api_token=api_token, alert_eval_interval_s=86_400
+    )
     now_ms = int(time.time() * 1000)
     first_ms = now_ms - SPAN_MINUTES * 60_000
     spans: list[Span] = []
@@ -176,4 +182,5 @@ def seed_world(data_dir: Path, *, api_token: str | None = TOKEN) -> World:
                         "startsAt": "2026-11-24T10:00:00Z", "endsAt": "0001-01-01T00:00:00Z",
                         "fingerprint": "d12a"}],
         }).raise_for_status()  # fmt: skip
+    server.server.alerts.evaluate()
     return World(server, now_ms, trace_ids, failed, spans)
