@@ -1,0 +1,296 @@
+"""The Logs page against the seeded server: lines, pages, histogram and context are the API's."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+import pytest
+
+from console.ui.data import logs as data
+from console.ui.data.logs import cursor_of, line_rows, newer_lines, read_page, read_volume, volume
+from console.ui.time_range import step_for
+from tests.support.console_seed import HOSTILE_MESSAGE, SLOW_TRACE
+
+PAGE = "views/logs.py"
+
+
+def window(world):
+    """An absolute range around the seeded half hour, so the page and the test ask for the same window."""
+    return {"from": str(world.now_ms - 3_600_000), "to": str(world.now_ms + 60_000)}
+
+
+def _logs(world, **params):
+    """One page of ``/api/v1/logs`` in the test's window (``start``/``end`` can be overridden)."""
+    w = window(world)
+    params = {"start": w["from"], "end": w["to"], **params}
+    answer = httpx.get(f"{world.url}/api/v1/logs", params={k: v for k, v in params.items() if v is not None})
+    answer.raise_for_status()
+    return answer.json()
+
+
+def _all_logs(world, **params):
+    return _logs(world, limit=1000, **params)["logs"]
+
+
+def _ns(frame):
+    return [t.value for t in frame["time"]]
+
+
+def _trace_url(world, trace_id):
+    w = window(world)
+    return f"/traces?trace={trace_id}&from={w['from']}&to={w['to']}"
+
+
+def test_the_newest_page_is_the_apis_with_a_link_to_each_trace(world, console):
+    page = console(PAGE, **window(world))
+    assert not page.exception
+    api = _logs(world, limit=100)
+    lines = page.dataframe[0].value
+    assert list(lines.columns) == ["time", "level", "service", "message", "trace"]
+    assert _ns(lines) == [r["timestamp_ns"] for r in api["logs"]]
+    assert list(lines["message"]) == [r["message"] for r in api["logs"]]
+    assert list(lines["trace"]) == [_trace_url(world, r["trace_id"]) for r in api["logs"]]
+    assert list(lines["service"]) == [r["service"] for r in api["logs"]]
+
+
+def test_older_pages_follow_the_servers_cursor(world, console):
+    page = console(PAGE, **window(world))
+    first = _logs(world, limit=100)
+    page.button(key="logs.older").click().run()
+    assert not page.exception
+    second = _logs(world, limit=100, cursor=first["next_cursor"])
+    lines = page.dataframe[0].value
+    assert _ns(lines) == [r["timestamp_ns"] for r in second["logs"]] and len(lines) == 9
+    assert page.button(key="logs.older").disabled  # the last page
+    assert "cursor" not in page.query_params
+    page.button(key="logs.newest").click().run()
+    assert _ns(page.dataframe[0].value) == [r["timestamp_ns"] for r in first["logs"]]
+
+
+def _assert_never_markdown(page):
+    shown = [*page.markdown, *page.caption, *page.subheader, *page.title, *page.warning, *page.error]
+    for element in [*shown, *page.info]:
+        assert HOSTILE_MESSAGE not in element.value and "pwned" not in element.value
+    assert not page.get("html")
+
+
+def test_hostile_message_is_shown_literally_never_as_markdown(world, console):
+    page = console(PAGE, trace=SLOW_TRACE, **window(world))
+    assert not page.exception
+    lines = page.dataframe[0].value
+    assert list(lines["message"]) == [HOSTILE_MESSAGE]
+    assert list(lines["trace"]) == [_trace_url(world, SLOW_TRACE)]
+    _assert_never_markdown(page)
+    # Its context too (picked from the table) shows it in a table only.
+    page.session_state["logs.lines.1"] = {"selection": {"rows": [0], "columns": []}}
+    page.run()
+    assert not page.exception
+    context = page.dataframe[0].value
+    assert list(context["message"]) == [HOSTILE_MESSAGE]  # cdn logged nothing else
+    _assert_never_markdown(page)
+
+
+def test_filters_come_from_the_url_and_go_back_to_it(world, console):
+    trace = world.trace_ids[40]
+    page = console(PAGE, service="playback", level="info", trace=trace, q="play", **window(world))
+    assert not page.exception
+    assert page.selectbox(key="wf.logs.service").value == "playback"
+    assert page.multiselect(key="wf.logs.level").value == ["info"]
+    assert page.text_input(key="wf.logs.trace").value == trace
+    assert page.text_input(key="wf.logs.q").value == "play"
+    expected = _logs(world, service="playback", level="info", trace_id=trace, q="play")["logs"]
+    assert _ns(page.dataframe[0].value) == [r["timestamp_ns"] for r in expected] and len(expected) == 1
+
+    page.selectbox(key="wf.logs.service").select("drm").run()
+    assert page.query_params["service"] == "drm"
+    assert page.dataframe[0].value.empty  # drm logged no info line for that trace
+    page.text_input(key="wf.logs.trace").input("not-a-trace").run()
+    assert not page.exception
+    assert page.query_params["trace"] == trace
+    assert any("not a trace id" in w.value for w in page.warning)
+
+
+def test_several_levels_are_filtered_over_bounded_reads(world, console):
+    page = console(PAGE, level=["warn", "error"], **window(world))
+    assert not page.exception
+    expected = sorted(
+        _all_logs(world, level="warn") + _all_logs(world, level="error"), key=lambda r: -r["timestamp_ns"]
+    )
+    lines = page.dataframe[0].value
+    assert _ns(lines) == [r["timestamp_ns"] for r in expected]
+    assert set(lines["level"]) == {"warn", "error"} and len(lines) == len(world.failed_trace_ids) + 1
+    assert page.query_params["level"] == ["warn", "error"]
+
+
+def test_volume_histogram_counts_the_apis_lines_per_level(world, console):
+    page = console(PAGE, **window(world))
+    figure = json.loads(page.get("plotly_chart")[0].proto.spec)
+    bars = {trace["name"]: trace["y"] for trace in figure["data"]}
+    records = _all_logs(world)
+    assert {level: sum(ys) for level, ys in bars.items()} == {
+        level: sum(1 for r in records if r["level"] == level) for level in {"info", "error", "warn"}
+    }
+    w = window(world)
+    step = step_for(int(w["from"]), int(w["to"]), max_points=data.HISTOGRAM_BARS)
+    assert bars == volume(records, int(w["from"]), int(w["to"]), step)
+    assert any(f"{len(records)} lines in the range" in c.value for c in page.caption)
+
+
+def test_a_capped_histogram_says_so(world, console, monkeypatch):
+    monkeypatch.setattr(data, "VOLUME_CAP", 40)
+    page = console(PAGE, **window(world))
+    assert not page.exception
+    figure = json.loads(page.get("plotly_chart")[0].proto.spec)
+    assert sum(sum(trace["y"]) for trace in figure["data"]) == 40
+    assert figure["layout"]["shapes"]  # the part of the range not counted is shaded
+    assert any("newest 40 lines only" in c.value for c in page.caption)
+
+
+def test_context_of_a_picked_line_ignores_the_filters(world, console):
+    trace = world.trace_ids[40]
+    page = console(PAGE, trace=trace, level="info", **window(world))
+    page.session_state["logs.lines.1"] = {"selection": {"rows": [0], "columns": []}}
+    page.run()
+    assert not page.exception
+    picked = _logs(world, trace_id=trace, level="info", limit=1)
+    assert page.query_params["around"] == picked["next_cursor"]
+
+    playback = list(reversed(_all_logs(world, service="playback", start=None, end=None)))
+    at = [r["timestamp_ns"] for r in playback].index(picked["logs"][0]["timestamp_ns"])
+    expected = playback[at - 10 : at + 11]
+    context = page.dataframe[0].value
+    assert _ns(context) == [r["timestamp_ns"] for r in expected]
+    assert list(context[""]) == [""] * 10 + ["▶"] + [""] * 10
+    assert set(context["service"]) == {"playback"}
+    assert list(context["trace"])[10] == _trace_url(world, trace)
+
+    page.button(key="logs.close_context").click().run()
+    assert "around" not in page.query_params
+    assert len(page.dataframe) == 1
+
+
+def test_context_from_a_shared_link(world, console):
+    picked = _logs(world, service="drm", limit=3)
+    page = console(PAGE, around=picked["next_cursor"], **window(world))
+    assert not page.exception
+    drm = list(reversed(_all_logs(world, service="drm", start=None, end=None)))
+    at = [r["timestamp_ns"] for r in drm].index(picked["logs"][2]["timestamp_ns"])
+    assert _ns(page.dataframe[0].value) == [r["timestamp_ns"] for r in drm[at - 10 : at + 3]]
+    page = console(PAGE, around="yesterday", **window(world))
+    assert any("not a line position" in w.value for w in page.warning)
+
+
+def test_live_tail_shows_the_newest_lines(world, console):
+    page = console(PAGE, live="true", **window(world))
+    assert not page.exception
+    assert page.toggle(key="wf.logs.live").value is True
+    newest = httpx.get(f"{world.url}/api/v1/logs", params={"limit": 50}).json()["logs"]
+    assert len(page.dataframe) == 1  # the live tail replaces the paged results
+    assert _ns(page.dataframe[0].value) == [r["timestamp_ns"] for r in newest]
+    assert any("Live tail" in s.value for s in page.subheader)
+    page.toggle(key="wf.paused").set_value(True).run()
+    assert any(c.value.startswith("Paused") for c in page.caption)
+    page.toggle(key="wf.logs.live").set_value(False).run()
+    assert "live" not in page.query_params
+    assert page.button(key="logs.older")  # the paged results are back
+
+
+def test_the_servers_refusal_names_the_field(world, console):
+    page = console(PAGE, q="x" * 300, **window(world))
+    assert not page.exception
+    assert any("q\\: String should have at most 256 characters" in e.value for e in page.error)
+
+
+# Pure parts against a fake of /api/v1/logs (same order, cursor and filter rules).
+
+
+def _fake_store(records):
+    """``read_logs`` over ``records`` (dicts with ``seq``) as the API answers."""
+
+    def read_logs(service=None, level=None, start=None, end=None, cursor=None, limit=100, **_):
+        found = sorted(records, key=lambda r: (-r["timestamp_ns"], -r["seq"]))
+        if cursor:
+            ts, seq = map(int, cursor.split(":"))
+            found = [r for r in found if (r["timestamp_ns"], r["seq"]) < (ts, seq)]
+        found = [
+            r
+            for r in found
+            if (service is None or r["service"] == service)
+            and (level is None or r["level"] == level)
+            and (start is None or r["timestamp_ns"] >= start * 1_000_000)
+            and (end is None or r["timestamp_ns"] <= end * 1_000_000)
+        ][:limit]
+        last = found[-1] if len(found) == limit else None
+        return {
+            "logs": found,
+            "next_cursor": None if last is None else f"{last['timestamp_ns']}:{last['seq']}",
+        }
+
+    return read_logs
+
+
+def _record(seq, ms, level="info", service="a", message=None):
+    return {"timestamp_ns": ms * 1_000_000, "seq": seq, "level": level, "service": service,
+            "message": message or f"line {seq}", "trace_id": "", "span_id": ""}  # fmt: skip
+
+
+def test_read_page_filters_several_levels_and_resumes_exactly():
+    records = [_record(n, 1_000 + n, level=("error" if n % 7 == 0 else "info")) for n in range(100)]
+    read = _fake_store(records)
+    page = read_page(read, ["error", "warn"], None, rows=5, max_reads=3)
+    assert page is not None
+    assert [line.record["seq"] for line in page.lines] == [98, 91]  # three reads of five lines each
+    assert read_page(lambda **params: None, [], None) is None  # a refused read (the page showed why)
+    assert page.reads == 3 and page.next_cursor == "1085000000:85"
+    following = read_page(read, ["error", "warn"], page.next_cursor, rows=5, max_reads=3)
+    assert following is not None
+    assert [line.record["seq"] for line in following.lines] == [84, 77, 70]
+    single = read_page(read, ["error"], None, rows=5)
+    assert single is not None
+    assert [line.record["seq"] for line in single.lines] == [98, 91, 84, 77, 70]
+    assert following.next_cursor == "1070000000:70"
+    assert cursor_of(read, following.lines[1], ["error", "warn"]) == "1077000000:77"
+
+
+def test_read_volume_is_bounded_and_says_when_capped():
+    calls = []
+    fake = _fake_store([_record(n, 1_000 + n, level="error" if n % 2 else "info") for n in range(30)])
+
+    def read(**params):
+        calls.append(params["limit"])
+        return fake(**params)
+
+    records, capped = read_volume(read, [], cap=20)
+    assert ([r["seq"] for r in records], capped) == (list(range(29, 9, -1)), True)
+    assert calls == [21]
+    records, capped = read_volume(read, [], cap=30)
+    assert (len(records), capped) == (30, False)
+    records, capped = read_volume(read, ["error", "warn"], cap=10)
+    assert ([r["seq"] for r in records], capped) == ([29, 27, 25, 23, 21], True)
+
+
+def test_newer_lines_walk_to_the_line_including_same_millisecond_siblings():
+    records = [_record(n, 10_000 + n * 100) for n in range(50)]
+    records += [_record(100, 12_000, message="sibling"), _record(101, 12_000, service="b")]
+    read = _fake_store(records)
+    anchor = next(r for r in records if r["seq"] == 20)  # at 12,000 ms, with a sibling after it
+    after, complete = newer_lines(read, anchor, 3, until_ms=20_000)
+    assert [r["seq"] for r in after] == [100, 21, 22] and complete
+    late = next(r for r in records if r["seq"] == 48)
+    after, complete = newer_lines(read, late, 5, until_ms=20_000)
+    assert [r["seq"] for r in after] == [49] and complete
+
+
+def test_newer_lines_in_a_busy_range_say_they_are_incomplete(monkeypatch):
+    monkeypatch.setattr(data, "AFTER_PAGE", 10)
+    records = [_record(n, 10_000 + n) for n in range(100)]  # 100 lines in 0.1 s
+    anchor = records[0]
+    after, complete = newer_lines(_fake_store(records), anchor, 5, until_ms=100_000)
+    assert after == [] and not complete
+
+
+@pytest.mark.parametrize(("trace_id", "linked"), [("ab" * 16, True), ("", False), ("not-a-trace", False)])
+def test_only_real_trace_ids_get_a_link(trace_id, linked):
+    row = line_rows([{**_record(1, 1), "trace_id": trace_id}], lambda t: f"/traces?trace={t}")[0]
+    assert (row["trace"] is not None) == linked
