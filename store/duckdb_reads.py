@@ -174,25 +174,46 @@ class ReadsMixin:
     def log_counts(self, search: LogSearch, start_ms: int, end_ms: int, step_ms: int) -> list[int]:
         start = start_ms // step_ms * step_ms
         steps = max(0, math.ceil((end_ms - start) / step_ms))
+        counts = [0] * steps
+        for _, index, count in self._log_buckets(search, start_ms, end_ms, step_ms, by_level=False):
+            counts[index] = count
+        return counts
+
+    def log_counts_by_level(
+        self, search: LogSearch, start_ms: int, end_ms: int, step_ms: int
+    ) -> dict[str, list[int]]:
+        start = start_ms // step_ms * step_ms
+        steps = max(0, math.ceil((end_ms - start) / step_ms))
+        found: dict[str, list[int]] = {}
+        for level, index, count in self._log_buckets(search, start_ms, end_ms, step_ms, by_level=True):
+            found.setdefault(level, [0] * steps)[index] = count
+        return dict(sorted(found.items()))
+
+    def _log_buckets(
+        self, search: LogSearch, start_ms: int, end_ms: int, step_ms: int, *, by_level: bool
+    ) -> list[tuple[str, int, int]]:
+        """(level or "", step index, count) for the steps of (aligned start, end] holding records."""
+        start = start_ms // step_ms * step_ms
+        steps = max(0, math.ceil((end_ms - start) / step_ms))
         step_ns = step_ms * 1_000_000
+        level = "level" if by_level else "''"
         # A record at t counts in the step ending at the first multiple of the step ≥ t.
         clauses, params = _log_filters(search, start * 1_000_000 + 1, end_ms * 1_000_000)
         rows = (
             self.cursor()
             .execute(
-                f"SELECT (timestamp_ns + {step_ns - 1}) // {step_ns} AS bucket, count(*) FROM logs "
-                f"WHERE {' AND '.join(clauses)} GROUP BY bucket",
+                f"SELECT {level}, (timestamp_ns + {step_ns - 1}) // {step_ns} AS bucket, count(*) FROM logs "
+                f"WHERE {' AND '.join(clauses)} GROUP BY ALL",
                 params,
             )
             .fetchall()
         )
-        counts = [0] * steps
         first = start // step_ms + 1
-        for bucket, count in rows:
-            index = int(bucket) - first
-            if 0 <= index < steps:
-                counts[index] = int(count)
-        return counts
+        return [
+            (str(name), int(bucket) - first, int(count))
+            for name, bucket, count in rows
+            if 0 <= int(bucket) - first < steps
+        ]
 
 
 def _log_filters(search: LogSearch, start_ns: int | None, end_ns: int | None) -> tuple[list[str], list[Any]]:
@@ -204,6 +225,9 @@ def _log_filters(search: LogSearch, start_ns: int | None, end_ns: int | None) ->
         ("timestamp_ns >= ?", start_ns),
         ("timestamp_ns <= ?", end_ns),
     )
+    if search.levels:
+        clauses.append(f"level IN ({', '.join('?' * len(search.levels))})")
+        params += list(search.levels)
     if search.text:
         clauses.append("contains(lower(message), lower(?))")
         params.append(search.text)

@@ -140,6 +140,7 @@ class Exemplar:
 class LogSearch:
     service: str | None = None
     level: str | None = None
+    levels: tuple[str, ...] = ()  # any of these levels (with ``level``, both must hold)
     trace_id: str | None = None
     text: str | None = None  # case-insensitive substring of the message
     # ECS ``labels.<key>`` equal to a value, every pair (``nf_cluster``: the canary scope).
@@ -205,3 +206,9 @@ class LogReader(Protocol):
         ``counts[i]`` covers the step ending at ``start + (i + 1) * step_ms``; the search's own
         time bounds and limit are ignored.
         """
+        ...
+
+    def log_counts_by_level(
+        self, search: LogSearch, start_ms: int, end_ms: int, step_ms: int
+    ) -> dict[str, list[int]]:
+        """As ``log_counts``, one list per level that has records in the range."""

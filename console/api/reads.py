@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -12,6 +13,7 @@ from fastapi import APIRouter, Query
 
 from sample_services.errors import ServiceError
 from stacklang import StackLangError, parse_query
+from stacklang.timeparse import TimeError, parse_duration
 from store.duckdb_store import DuckDBStore
 from store.interfaces import LogSearch, SpanSearch, TooManySeries
 from store.model import LogRecord, Span
@@ -24,6 +26,32 @@ _INTEGER = re.compile(r"^-?[0-9]{1,19}$")
 MAX_DURATION_MS = MAX_DURATION_NS / 1e6
 MAX_POINTS = 500_000
 MAX_LIMIT = 1_000
+MAX_HISTOGRAM_BUCKETS = 2_000
+LEVELS_QUERY = Query(None, description="any of these levels (repeat the parameter)")
+# Bucket widths a histogram picks from by itself (Kibana's auto interval rounds the same way).
+NICE_STEPS_MS = tuple(
+    s * 1_000
+    for s in (
+        1,
+        2,
+        5,
+        10,
+        15,
+        30,
+        60,
+        120,
+        300,
+        600,
+        900,
+        1_800,
+        3_600,
+        7_200,
+        10_800,
+        21_600,
+        43_200,
+        86_400,
+    )
+)
 
 
 def parse_time_ms(value: str | None, field: str, default_ms: int) -> int:
@@ -98,8 +126,26 @@ def span_json(span: Span) -> dict[str, Any]:
     }
 
 
+def _histogram_step(step: str | None, start_ms: int, end_ms: int) -> int:
+    """The bucket width: given (≥ 1 s, ≤ MAX_HISTOGRAM_BUCKETS buckets) or about 100 nice buckets."""
+    if step:
+        try:
+            step_ms = parse_duration(step, "step")
+        except TimeError as error:
+            raise ServiceError(400, error.field, error.reason) from None
+        if step_ms < 1_000:
+            raise ServiceError(400, "step", "must be at least 1s")
+    else:
+        wanted = (end_ms - start_ms) / 100
+        step_ms = next((s for s in NICE_STEPS_MS if s >= wanted), -(-int(wanted) // 86_400_000) * 86_400_000)
+    if (end_ms - start_ms) / step_ms > MAX_HISTOGRAM_BUCKETS:
+        raise ServiceError(400, "step", f"more than {MAX_HISTOGRAM_BUCKETS} buckets; use a larger step")
+    return step_ms
+
+
 def log_json(record: LogRecord) -> dict[str, Any]:
     return {
+        "cursor": f"{record.timestamp_ns}:{record.seq}",  # reading on from here gives the older lines
         "timestamp_ns": record.timestamp_ns,
         "level": record.level,
         "message": record.message,
@@ -191,10 +237,23 @@ def read_router(
         next_cursor = None if last is None else f"{last.start_ns}:{last.span_id}"
         return {"spans": [span_json(s) for s in spans], "next_cursor": next_cursor}
 
+    def log_search(
+        service: str | None, level: list[str] | None, trace_id: str | None, q: str | None
+    ) -> LogSearch:
+        if trace_id is not None and not TRACE_ID.fullmatch(trace_id):
+            raise ServiceError(400, "trace_id", "must be 32 hexadecimal characters")
+        levels = tuple(sorted({v.lower() for v in level or [] if v}))
+        return LogSearch(
+            service=service,
+            levels=levels,
+            trace_id=None if trace_id is None else trace_id.lower(),
+            text=q,
+        )
+
     @router.get("/logs")
     def logs(
         service: str | None = None,
-        level: str | None = None,
+        level: list[str] | None = LEVELS_QUERY,
         trace_id: str | None = None,
         q: str | None = Query(None, max_length=256, description="text the message contains"),
         start: str | None = None,
@@ -202,13 +261,8 @@ def read_router(
         cursor: str | None = Query(None, description="the previous page's next_cursor, for the next page"),
         limit: int = Query(100, ge=1, le=MAX_LIMIT),
     ) -> dict[str, Any]:
-        if trace_id is not None and not TRACE_ID.fullmatch(trace_id):
-            raise ServiceError(400, "trace_id", "must be 32 hexadecimal characters")
-        search = LogSearch(
-            service=service,
-            level=None if level is None else level.lower(),
-            trace_id=None if trace_id is None else trace_id.lower(),
-            text=q,
+        search = replace(
+            log_search(service, level, trace_id, q),
             start_ns=None if start is None else parse_time_ms(start, "start", 0) * 1_000_000,
             end_ns=None if end is None else parse_time_ms(end, "end", 0) * 1_000_000,
             limit=limit,
@@ -218,5 +272,35 @@ def read_router(
         last = records[-1] if len(records) == limit else None
         next_cursor = None if last is None else f"{last.timestamp_ns}:{last.seq}"
         return {"logs": [log_json(r) for r in records], "next_cursor": next_cursor}
+
+    @router.get("/logs/histogram")
+    def log_histogram(
+        service: str | None = None,
+        level: list[str] | None = LEVELS_QUERY,
+        trace_id: str | None = None,
+        q: str | None = Query(None, max_length=256, description="text the message contains"),
+        start: str | None = None,
+        end: str | None = None,
+        step: str | None = Query(
+            None, description="bucket width, e.g. 30s or 5m (default: about 100 buckets)"
+        ),
+    ) -> dict[str, Any]:
+        """Log records per step and level over (start, end] (default: the last hour), counted in the store."""
+        start_ms, end_ms = parse_range_ms(start, end, int(clock() * 1000))
+        step_ms = _histogram_step(step, start_ms, end_ms)
+        search = log_search(service, level, trace_id, q)
+        counts = store.log_counts_by_level(search, start_ms, end_ms, step_ms)
+        first = start_ms // step_ms * step_ms
+        steps = -(-(end_ms - first) // step_ms)
+        return {
+            "start": first,
+            "end": end_ms,
+            "step": step_ms,
+            "times": [first + (i + 1) * step_ms for i in range(steps)],  # each bucket's end
+            "levels": counts,
+            "total": [sum(column) for column in zip(*counts.values(), strict=True)]
+            if counts
+            else [0] * steps,
+        }
 
     return router

@@ -21,6 +21,7 @@ import httpx
 from console.ui.api_errors import ApiError, ServerUnreachable, api_error_of, unreachable_of
 from console.ui.api_params import (
     Instant,
+    LogHistogramQuery,
     LogQuery,
     Page,
     SpanQuery,
@@ -205,6 +206,10 @@ class WatchfloorClient:
     def logs(self, **query: Unpack[LogQuery]) -> Page:
         """One page of log records, newest first; pass ``next_cursor`` back as ``cursor``."""
         return self._get("/api/v1/logs", **query)
+
+    def log_histogram(self, **query: Unpack[LogHistogramQuery]) -> dict[str, Any]:
+        """Log records per step and level, counted by the server: ``{start, step, times, levels, total}``."""
+        return self._get("/api/v1/logs/histogram", **query)
 
     def slos(self, *, service: str | None = None) -> dict[str, Any]:
         return self._get("/api/v1/slos", service=service)

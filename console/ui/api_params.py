@@ -72,11 +72,21 @@ class LogQuery(_Range, total=False):
     """``logs(...)``'s keywords: the query parameters of ``/api/v1/logs``."""
 
     service: str
-    level: str
+    level: str | list[str]  # several: any of them
     trace_id: str
     q: str  # text the message contains
     limit: int
     cursor: str
+
+
+class LogHistogramQuery(_Range, total=False):
+    """``log_histogram(...)``'s keywords: ``/api/v1/logs/histogram``'s filters and ``step`` (e.g. ``1m``)."""
+
+    service: str
+    level: str | list[str]
+    trace_id: str
+    q: str
+    step: str
 
 
 def pairs(labels: Mapping[str, str] | None) -> list[str]:

@@ -28,6 +28,7 @@ class Controls:
 
     state: PageState
     refresh_s: int | None  # None: off or paused
+    paused: bool = False  # the sidebar's pause (live views stop too)
 
     def window(self) -> tuple[int, int]:
         """(start_ms, end_ms) of the chosen range against the clock (rounded to the refresh interval)."""
@@ -79,4 +80,4 @@ def shared_controls(state: PageState) -> Controls:
     sidebar.caption(f"Server {plain(server_url())}")
     refresh = None if paused else parse_refresh(state["refresh"])
     st.session_state[REFRESH_KEY] = refresh
-    return Controls(state, refresh)
+    return Controls(state, refresh, paused)
