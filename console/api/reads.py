@@ -9,7 +9,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 
 from sample_services.errors import ServiceError
 from stacklang import StackLangError, parse_query
@@ -27,7 +27,6 @@ MAX_DURATION_MS = MAX_DURATION_NS / 1e6
 MAX_POINTS = 500_000
 MAX_LIMIT = 1_000
 MAX_HISTOGRAM_BUCKETS = 2_000
-LEVELS_QUERY = Query(None, description="any of these levels (repeat the parameter)")
 # Bucket widths a histogram picks from by itself (Kibana's auto interval rounds the same way).
 NICE_STEPS_MS = tuple(
     s * 1_000
@@ -124,6 +123,24 @@ def span_json(span: Span) -> dict[str, Any]:
         "links": span.links,
         "scope": span.scope,
     }
+
+
+def log_filters(
+    service: str | None = None,
+    level: list[str] | None = Query(None, description="any of these levels (repeat the parameter)"),  # noqa: B008
+    trace_id: str | None = None,
+    q: str | None = Query(None, max_length=256, description="text the message contains"),
+) -> LogSearch:
+    """The filters ``/logs`` and ``/logs/histogram`` share, as a search without bounds."""
+    if trace_id is not None and not TRACE_ID.fullmatch(trace_id):
+        raise ServiceError(400, "trace_id", "must be 32 hexadecimal characters")
+    levels = tuple(sorted({v.lower() for v in level or [] if v}))
+    return LogSearch(
+        service=service, levels=levels, trace_id=None if trace_id is None else trace_id.lower(), text=q
+    )
+
+
+LOG_FILTERS = Depends(log_filters)
 
 
 def _histogram_step(step: str | None, start_ms: int, end_ms: int) -> int:
@@ -237,32 +254,16 @@ def read_router(
         next_cursor = None if last is None else f"{last.start_ns}:{last.span_id}"
         return {"spans": [span_json(s) for s in spans], "next_cursor": next_cursor}
 
-    def log_search(
-        service: str | None, level: list[str] | None, trace_id: str | None, q: str | None
-    ) -> LogSearch:
-        if trace_id is not None and not TRACE_ID.fullmatch(trace_id):
-            raise ServiceError(400, "trace_id", "must be 32 hexadecimal characters")
-        levels = tuple(sorted({v.lower() for v in level or [] if v}))
-        return LogSearch(
-            service=service,
-            levels=levels,
-            trace_id=None if trace_id is None else trace_id.lower(),
-            text=q,
-        )
-
     @router.get("/logs")
     def logs(
-        service: str | None = None,
-        level: list[str] | None = LEVELS_QUERY,
-        trace_id: str | None = None,
-        q: str | None = Query(None, max_length=256, description="text the message contains"),
+        filters: LogSearch = LOG_FILTERS,
         start: str | None = None,
         end: str | None = None,
         cursor: str | None = Query(None, description="the previous page's next_cursor, for the next page"),
         limit: int = Query(100, ge=1, le=MAX_LIMIT),
     ) -> dict[str, Any]:
         search = replace(
-            log_search(service, level, trace_id, q),
+            filters,
             start_ns=None if start is None else parse_time_ms(start, "start", 0) * 1_000_000,
             end_ns=None if end is None else parse_time_ms(end, "end", 0) * 1_000_000,
             limit=limit,
@@ -275,10 +276,7 @@ def read_router(
 
     @router.get("/logs/histogram")
     def log_histogram(
-        service: str | None = None,
-        level: list[str] | None = LEVELS_QUERY,
-        trace_id: str | None = None,
-        q: str | None = Query(None, max_length=256, description="text the message contains"),
+        filters: LogSearch = LOG_FILTERS,
         start: str | None = None,
         end: str | None = None,
         step: str | None = Query(
@@ -288,8 +286,7 @@ def read_router(
         """Log records per step and level over (start, end] (default: the last hour), counted in the store."""
         start_ms, end_ms = parse_range_ms(start, end, int(clock() * 1000))
         step_ms = _histogram_step(step, start_ms, end_ms)
-        search = log_search(service, level, trace_id, q)
-        counts = store.log_counts_by_level(search, start_ms, end_ms, step_ms)
+        counts = store.log_counts_by_level(filters, start_ms, end_ms, step_ms)
         first = start_ms // step_ms * step_ms
         steps = -(-(end_ms - first) // step_ms)
         return {
