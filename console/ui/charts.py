@@ -3,7 +3,7 @@
 Figures carry no colours of their own: ``st.plotly_chart(..., theme="streamlit")`` gives
 them the light or dark theme the person chose. Legends and hover texts are plotly text
 (SVG text nodes), never HTML; labels that came from outside are passed through
-:func:`_label` so plotly's own ``<br>``/``<b>`` markup in them shows as written.
+:func:`plotly_text` so plotly's own ``<br>``/``<b>`` markup in them shows as written.
 """
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ MARK_COLOURS = {"deploy": "#7e57c2", "canary": "#f9a825", "rollback": "#e53935"}
 CHART_HEIGHT = 260
 
 
-def _label(text: str) -> str:
+def plotly_text(text: object) -> str:
+    """Outside text for plotly: entities keep its ``<br>``/``<b>`` markup literal."""
     # Plotly reads a few HTML-like tags in text; an entity for "<" keeps them literal.
     return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
@@ -53,11 +54,11 @@ def graph_figure(
             go.Scatter(
                 x=times,
                 y=values,
-                name=_label(legend),
+                name=plotly_text(legend),
                 mode="lines",
                 connectgaps=False,
                 stackgroup="one" if stacked else None,
-                hovertemplate=f"%{{y:.4g}} {unit}<extra>{_label(legend)}</extra>",
+                hovertemplate=f"%{{y:.4g}} {unit}<extra>{plotly_text(legend)}</extra>",
             )
         )
     add_marks(figure, marks)
@@ -73,7 +74,7 @@ def add_marks(figure: go.Figure, marks: Iterable[Mapping[str, Any]]) -> None:
             x=float(mark["time_ms"]),
             line_dash="dot",
             line_color=MARK_COLOURS.get(kind, "#888888"),
-            annotation_text=_label(text),
+            annotation_text=plotly_text(text),
             annotation_position="top left",
             annotation_font_size=10,
         )
@@ -81,7 +82,7 @@ def add_marks(figure: go.Figure, marks: Iterable[Mapping[str, Any]]) -> None:
 
 def layout(figure: go.Figure, *, title: str = "", unit: str = "", height: int = CHART_HEIGHT) -> go.Figure:
     figure.update_layout(
-        title={"text": _label(title), "font": {"size": 14}} if title else None,
+        title={"text": plotly_text(title), "font": {"size": 14}} if title else None,
         height=height,
         margin={"l": 10, "r": 10, "t": 36 if title else 10, "b": 10},
         legend={"orientation": "h", "y": -0.2},

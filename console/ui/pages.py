@@ -24,10 +24,13 @@ from console.ui.url_state import (
 _HEX = frozenset("0123456789abcdefABCDEF")
 
 
+def is_trace_id(text: object) -> bool:
+    """32 hex digits (either case): what a ``trace=`` link may carry."""
+    return isinstance(text, str) and len(text) == 32 and set(text) <= _HEX
+
+
 def _trace_id(text: str) -> str | None:
-    if text and (len(text) != 32 or not set(text) <= _HEX):
-        return "is not a trace id (32 hex digits)"
-    return None
+    return "is not a trace id (32 hex digits)" if text and not is_trace_id(text) else None
 
 
 @dataclass(frozen=True)
@@ -80,6 +83,7 @@ TRACES = PageSpec(
         int_field("limit", 20, minimum=1, maximum=1000),
         str_field("trace", max_length=32, check=_trace_id),
         str_field("compare", max_length=32, check=_trace_id),
+        str_field("span", max_length=16),
         enum_field("view", "search", ("search", "graph")),
     ),
 )  # fmt: skip
