@@ -8,6 +8,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from console.ui.data.canary import analysis_rows
 from console.ui.data.overview import HEALTH_COLOURS, service_rows, slo_rows, verdict_counts
 from console.ui.frame import fetch, jump, start, url_of
 from console.ui.pages import ALERTS, CANARY, OVERVIEW, SERVICE, SLOS
@@ -97,8 +98,8 @@ def overview() -> None:
         st.dataframe(
             pd.DataFrame(
                 [
-                    {k: a.get(k) for k in ("id", "application", "verdict", "score", "status", "created")}
-                    for a in (analyses["analyses"] if analyses else [])
+                    {k: r[k] for k in ("created", "application", "config", "verdict", "score", "id")}
+                    for r in analysis_rows(analyses["analyses"] if analyses else [])[:10]
                 ]
             ),
             hide_index=True,
