@@ -5,6 +5,7 @@ to its trace. Messages are shown only in tables, never as Markdown."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from functools import partial
 from typing import Any
 
 import pandas as pd
@@ -13,19 +14,17 @@ import streamlit as st
 from console.ui.data.logs import (
     CONTEXT_LINES,
     LEVELS,
-    VOLUME_CAP,
-    cursor_of,
-    is_trace_id,
+    PAGE_ROWS,
+    anchor_read,
+    duration_text,
+    histogram_figure,
     line_rows,
     newer_lines,
     older_lines,
     parse_around,
-    read_page,
-    read_volume,
-    volume_figure,
 )
 from console.ui.frame import fetch, start, url_of
-from console.ui.pages import LOGS, TRACES
+from console.ui.pages import LOGS, TRACES, is_trace_id
 from console.ui.safe import plain
 from console.ui.session import now_ms
 
@@ -37,7 +36,6 @@ LIVE_EVERY_S = 2
 LIVE_ROWS = 50
 LIVE_SLACK_MS = 60_000  # lines stamped a little ahead of this machine's clock still show live
 ANCHOR_STYLE = "background-color: rgba(249, 168, 37, 0.25)"  # the picked line in its context
-PAUSED_KEY = "wf.paused"  # the shared Pause toggle (controls.py); Controls has no ``paused``
 
 controls = start(LOGS)
 state = controls.state
@@ -120,17 +118,16 @@ def _newer(to_newest: bool) -> None:
 
 def _context(around: tuple[int, int]) -> None:
     """The lines just before and after a line in its own service, whatever the filters say."""
-    timestamp_ns, seq = around
-    found = fetch("logs", cursor=f"{timestamp_ns}:{seq + 1}", limit=1)
+    found = fetch("logs", cursor=anchor_read(around), limit=1)
     if found is None:
         return
     anchor = found["logs"][0] if found["logs"] else None
     with st.container(border=True):
-        if anchor is None or anchor["timestamp_ns"] != timestamp_ns:
+        if anchor is None or parse_around(anchor["cursor"]) != around:
             st.warning("The picked line is no longer in the store.")
         else:
             service = anchor["service"]
-            read = lambda **params: fetch("logs", **params)  # noqa: E731
+            read = partial(fetch, "logs")
             before = older_lines(read, around, service, CONTEXT_LINES)
             after, complete = newer_lines(read, anchor, CONTEXT_LINES, now_ms(None) + LIVE_SLACK_MS)
             st.subheader(f"Context in {plain(service)}")
@@ -159,30 +156,26 @@ def _context(around: tuple[int, int]) -> None:
 @st.fragment(run_every=controls.refresh_s)
 def search() -> None:
     start_ms, end_ms = controls.window()
-    read = lambda **params: fetch("logs", **filters, start=start_ms, end=end_ms, **params)  # noqa: E731
-
-    records, capped = read_volume(read, levels, VOLUME_CAP)
-    oldest_ms = min((r["timestamp_ns"] // 1_000_000 for r in records), default=None) if capped else None
-    figure, step_ms, _ = volume_figure(records, start_ms, end_ms, unread_before_ms=oldest_ms)
-    st.plotly_chart(figure, theme="streamlit", key="logs.volume")
-    if capped:
-        st.caption(
-            f"Volume of the newest {len(records):,} lines only; older lines in the range (shaded) are "
-            f"not counted. The server has no count endpoint, so at most {VOLUME_CAP:,} lines are read."
-        )
-    else:
-        st.caption(f"{len(records):,} lines in the range · {step_ms // 1000:,} s per bar")
+    # No step: the server picks about 100 round buckets for the range (Kibana's auto interval).
+    counts = fetch("log_histogram", **filters, level=levels, start=start_ms, end=end_ms)
+    if counts is not None:
+        st.plotly_chart(histogram_figure(counts), theme="streamlit", key="logs.volume")
+        lines = sum(counts["total"])
+        st.caption(f"{lines:,} lines in the range · {duration_text(counts['step'])} per bar")
     if state["live"]:
         return
 
     cursors = _pages()
-    page = read_page(read, levels, cursors[-1])
+    page = fetch(
+        "logs", **filters, level=levels, start=start_ms, end=end_ms, cursor=cursors[-1], limit=PAGE_ROWS
+    )
     if page is None:
         return
-    st.session_state[NEXT_KEY] = page.next_cursor
+    records = page["logs"]
+    st.session_state[NEXT_KEY] = page["next_cursor"]
     table_key = f"logs.lines.{len(cursors)}"
     event = st.dataframe(
-        _frame([line.record for line in page.lines]),
+        _frame(records),
         hide_index=True,
         column_config=COLUMNS,
         on_select="rerun",
@@ -192,34 +185,27 @@ def search() -> None:
     picked = (table_key, list(event.selection.rows))
     if event.selection.rows and st.session_state.get(PICKED_KEY) != picked:
         st.session_state[PICKED_KEY] = picked
-        around = cursor_of(read, page.lines[event.selection.rows[0]], levels)
-        if around:
-            state.update(around=around)
-            st.rerun()  # the whole page, so the context shows
-    shown = f"Page {len(cursors)} · {len(page.lines)} lines, newest first"
-    st.caption(shown + (" · pick a line for its context" if page.lines else ""))
+        state.update(around=records[event.selection.rows[0]]["cursor"])  # a line's cursor names it
+        st.rerun()  # the whole page, so the context shows
+    shown = f"Page {len(cursors)} · {len(records)} lines, newest first"
+    st.caption(shown + (" · pick a line for its context" if records else ""))
     newest, newer, older = st.columns([1, 1, 6])
     newest.button("Newest", key="logs.newest", on_click=_newer, args=(True,), disabled=len(cursors) == 1)
     newer.button("Newer", key="logs.newer", on_click=_newer, args=(False,), disabled=len(cursors) == 1)
-    older.button("Older", key="logs.older", on_click=_older, disabled=page.next_cursor is None)
+    older.button("Older", key="logs.older", on_click=_older, disabled=page["next_cursor"] is None)
 
 
-paused = bool(st.session_state.get(PAUSED_KEY, False))
-
-
-@st.fragment(run_every=None if paused else LIVE_EVERY_S)
+@st.fragment(run_every=None if controls.paused else LIVE_EVERY_S)
 def live_tail() -> None:
     # The end moves with the clock so each tick is a new (cached) read; no start: the newest lines.
     end_ms = now_ms(LIVE_EVERY_S) + LIVE_SLACK_MS
-    read = lambda **params: fetch("logs", **filters, end=end_ms, **params)  # noqa: E731
-    page = read_page(read, levels, None, rows=LIVE_ROWS)
+    page = fetch("logs", **filters, level=levels, end=end_ms, limit=LIVE_ROWS)
     if page is None:
         return
     st.subheader("Live tail")
-    st.caption("Paused (sidebar)." if paused else f"The newest {LIVE_ROWS} lines, every {LIVE_EVERY_S} s.")
-    st.dataframe(
-        _frame([line.record for line in page.lines]), hide_index=True, column_config=COLUMNS, key="logs.live"
-    )
+    live = f"The newest {LIVE_ROWS} lines, every {LIVE_EVERY_S} s."
+    st.caption("Paused (sidebar)." if controls.paused else live)
+    st.dataframe(_frame(page["logs"]), hide_index=True, column_config=COLUMNS, key="logs.live")
 
 
 if state["around"]:

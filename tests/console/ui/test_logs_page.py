@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 
 import httpx
+import pandas as pd
 import pytest
 
 from console.ui.data import logs as data
-from console.ui.data.logs import cursor_of, line_rows, newer_lines, read_page, read_volume, volume
-from console.ui.time_range import step_for
+from console.ui.data.logs import duration_text, line_rows, newer_lines, older_lines
 from tests.support.console_seed import HOSTILE_MESSAGE, SLOW_TRACE
 
 PAGE = "views/logs.py"
@@ -20,13 +20,17 @@ def window(world):
     return {"from": str(world.now_ms - 3_600_000), "to": str(world.now_ms + 60_000)}
 
 
-def _logs(world, **params):
-    """One page of ``/api/v1/logs`` in the test's window (``start``/``end`` can be overridden)."""
+def _logs(world, path="/api/v1/logs", **params):
+    """``/api/v1/logs`` (or ``path``) in the test's window (``start``/``end`` can be overridden)."""
     w = window(world)
     params = {"start": w["from"], "end": w["to"], **params}
-    answer = httpx.get(f"{world.url}/api/v1/logs", params={k: v for k, v in params.items() if v is not None})
+    answer = httpx.get(f"{world.url}{path}", params={k: v for k, v in params.items() if v is not None})
     answer.raise_for_status()
     return answer.json()
+
+
+def _histogram(world, **params):
+    return _logs(world, "/api/v1/logs/histogram", **params)
 
 
 def _all_logs(world, **params):
@@ -111,40 +115,58 @@ def test_filters_come_from_the_url_and_go_back_to_it(world, console):
     assert any("not a trace id" in w.value for w in page.warning)
 
 
-def test_several_levels_are_filtered_over_bounded_reads(world, console):
+def test_several_levels_are_the_apis_any_of_them(world, console):
     page = console(PAGE, level=["warn", "error"], **window(world))
     assert not page.exception
-    expected = sorted(
+    expected = _logs(world, level=["warn", "error"])["logs"]
+    # "Any of them": the union of each level's lines, newest first.
+    union = sorted(
         _all_logs(world, level="warn") + _all_logs(world, level="error"), key=lambda r: -r["timestamp_ns"]
     )
+    assert [r["cursor"] for r in expected] == [r["cursor"] for r in union]
     lines = page.dataframe[0].value
     assert _ns(lines) == [r["timestamp_ns"] for r in expected]
+    assert list(lines["message"]) == [r["message"] for r in expected]
     assert set(lines["level"]) == {"warn", "error"} and len(lines) == len(world.failed_trace_ids) + 1
     assert page.query_params["level"] == ["warn", "error"]
 
 
-def test_volume_histogram_counts_the_apis_lines_per_level(world, console):
-    page = console(PAGE, **window(world))
+def _bars(page):
     figure = json.loads(page.get("plotly_chart")[0].proto.spec)
-    bars = {trace["name"]: trace["y"] for trace in figure["data"]}
-    records = _all_logs(world)
-    assert {level: sum(ys) for level, ys in bars.items()} == {
-        level: sum(1 for r in records if r["level"] == level) for level in {"info", "error", "warn"}
-    }
-    w = window(world)
-    step = step_for(int(w["from"]), int(w["to"]), max_points=data.HISTOGRAM_BARS)
-    assert bars == volume(records, int(w["from"]), int(w["to"]), step)
-    assert any(f"{len(records)} lines in the range" in c.value for c in page.caption)
+    return figure, {trace["name"]: trace for trace in figure["data"]}
 
 
-def test_a_capped_histogram_says_so(world, console, monkeypatch):
-    monkeypatch.setattr(data, "VOLUME_CAP", 40)
-    page = console(PAGE, **window(world))
+@pytest.mark.parametrize(
+    "filters",
+    [{}, {"service": "drm"}, {"level": ["warn", "error"]}, {"q": "license", "level": ["error", "info"]}],
+    ids=["all", "service", "levels", "text-and-levels"],
+)
+def test_histogram_bars_are_the_apis_counts_per_level(world, console, filters):
+    page = console(PAGE, **filters, **window(world))
     assert not page.exception
-    figure = json.loads(page.get("plotly_chart")[0].proto.spec)
-    assert sum(sum(trace["y"]) for trace in figure["data"]) == 40
-    assert figure["layout"]["shapes"]  # the part of the range not counted is shaded
-    assert any("newest 40 lines only" in c.value for c in page.caption)
+    api = _histogram(world, **{("trace_id" if k == "trace" else k): v for k, v in filters.items()})
+    assert api["levels"] and api["step"] == 60_000  # the server's choice for 61 minutes: 1m buckets
+    figure, bars = _bars(page)
+    assert {name: bar["y"] for name, bar in bars.items()} == api["levels"]
+    # Stacked by severity; each bar in the middle of its bucket (``times`` are the buckets' ends).
+    assert list(bars) == sorted(api["levels"], key=data.LEVELS.index)
+    assert figure["layout"]["barmode"] == "stack"
+    for name, bar in bars.items():
+        assert bar["marker"]["color"] == data.LEVEL_COLOURS[name]
+        middles = [int(t.value // 1_000_000) for t in pd.to_datetime(bar["x"], utc=True, format="ISO8601")]
+        assert middles == [end - api["step"] // 2 for end in api["times"]]
+    assert any(f"{sum(api['total']):,} lines in the range · 1m per bar" in c.value for c in page.caption)
+
+
+def test_histogram_counts_every_line_the_search_finds(world, console):
+    page = console(PAGE, **window(world))
+    _, bars = _bars(page)
+    records = _all_logs(world)  # fewer than a page of 1,000: all of them
+    assert len(records) < 1_000
+    assert {name: sum(bar["y"]) for name, bar in bars.items()} == {
+        level: sum(1 for r in records if r["level"] == level) for level in {r["level"] for r in records}
+    }
+    assert any(f"{len(records)} lines in the range" in c.value for c in page.caption)
 
 
 def test_context_of_a_picked_line_ignores_the_filters(world, console):
@@ -154,13 +176,17 @@ def test_context_of_a_picked_line_ignores_the_filters(world, console):
     page.run()
     assert not page.exception
     picked = _logs(world, trace_id=trace, level="info", limit=1)
-    assert page.query_params["around"] == picked["next_cursor"]
+    around = picked["logs"][0]["cursor"]
+    assert page.query_params["around"] == around  # the picked line's own cursor
 
+    # The lines before it are the API's reading on from that cursor, in the service only.
+    before = _logs(world, service="playback", cursor=around, limit=10, start=None, end=None)["logs"]
     playback = list(reversed(_all_logs(world, service="playback", start=None, end=None)))
     at = [r["timestamp_ns"] for r in playback].index(picked["logs"][0]["timestamp_ns"])
     expected = playback[at - 10 : at + 11]
     context = page.dataframe[0].value
     assert _ns(context) == [r["timestamp_ns"] for r in expected]
+    assert _ns(context)[:10] == [r["timestamp_ns"] for r in reversed(before)]
     assert list(context[""]) == [""] * 10 + ["▶"] + [""] * 10
     assert set(context["service"]) == {"playback"}
     assert list(context["trace"])[10] == _trace_url(world, trace)
@@ -172,13 +198,16 @@ def test_context_of_a_picked_line_ignores_the_filters(world, console):
 
 def test_context_from_a_shared_link(world, console):
     picked = _logs(world, service="drm", limit=3)
-    page = console(PAGE, around=picked["next_cursor"], **window(world))
+    page = console(PAGE, around=picked["logs"][2]["cursor"], **window(world))
     assert not page.exception
     drm = list(reversed(_all_logs(world, service="drm", start=None, end=None)))
     at = [r["timestamp_ns"] for r in drm].index(picked["logs"][2]["timestamp_ns"])
     assert _ns(page.dataframe[0].value) == [r["timestamp_ns"] for r in drm[at - 10 : at + 3]]
     page = console(PAGE, around="yesterday", **window(world))
     assert any("not a line position" in w.value for w in page.warning)
+    page = console(PAGE, around="1000:0", **window(world))  # a well-formed position holding no line
+    assert not page.exception
+    assert any("no longer in the store" in w.value for w in page.warning)
 
 
 def test_live_tail_shows_the_newest_lines(world, console):
@@ -206,26 +235,23 @@ def test_the_servers_refusal_names_the_field(world, console):
 
 
 def _fake_store(records):
-    """``read_logs`` over ``records`` (dicts with ``seq``) as the API answers."""
+    """``read_logs`` over ``records`` (dicts with ``seq``) as the API answers: newest first, with cursors."""
 
     def read_logs(service=None, level=None, start=None, end=None, cursor=None, limit=100, **_):
         found = sorted(records, key=lambda r: (-r["timestamp_ns"], -r["seq"]))
         if cursor:
             ts, seq = map(int, cursor.split(":"))
             found = [r for r in found if (r["timestamp_ns"], r["seq"]) < (ts, seq)]
+        levels = [level] if isinstance(level, str) else level
         found = [
-            r
+            {**r, "cursor": f"{r['timestamp_ns']}:{r['seq']}"}
             for r in found
             if (service is None or r["service"] == service)
-            and (level is None or r["level"] == level)
+            and (not levels or r["level"] in levels)
             and (start is None or r["timestamp_ns"] >= start * 1_000_000)
             and (end is None or r["timestamp_ns"] <= end * 1_000_000)
         ][:limit]
-        last = found[-1] if len(found) == limit else None
-        return {
-            "logs": found,
-            "next_cursor": None if last is None else f"{last['timestamp_ns']}:{last['seq']}",
-        }
+        return {"logs": found, "next_cursor": found[-1]["cursor"] if len(found) == limit else None}
 
     return read_logs
 
@@ -235,59 +261,47 @@ def _record(seq, ms, level="info", service="a", message=None):
             "message": message or f"line {seq}", "trace_id": "", "span_id": ""}  # fmt: skip
 
 
-def test_read_page_filters_several_levels_and_resumes_exactly():
-    records = [_record(n, 1_000 + n, level=("error" if n % 7 == 0 else "info")) for n in range(100)]
+def _anchor(read, seq, ms):
+    """The record at (ms, seq) as the API answers it (with its cursor)."""
+    return read(cursor=f"{ms * 1_000_000}:{seq + 1}", limit=1)["logs"][0]
+
+
+def test_older_lines_read_on_from_the_cursor_in_the_service_only():
+    records = [_record(n, 10_000 + n * 100, service="ab"[n % 2]) for n in range(30)]
     read = _fake_store(records)
-    page = read_page(read, ["error", "warn"], None, rows=5, max_reads=3)
-    assert page is not None
-    assert [line.record["seq"] for line in page.lines] == [98, 91]  # three reads of five lines each
-    assert read_page(lambda **params: None, [], None) is None  # a refused read (the page showed why)
-    assert page.reads == 3 and page.next_cursor == "1085000000:85"
-    following = read_page(read, ["error", "warn"], page.next_cursor, rows=5, max_reads=3)
-    assert following is not None
-    assert [line.record["seq"] for line in following.lines] == [84, 77, 70]
-    single = read_page(read, ["error"], None, rows=5)
-    assert single is not None
-    assert [line.record["seq"] for line in single.lines] == [98, 91, 84, 77, 70]
-    assert following.next_cursor == "1070000000:70"
-    assert cursor_of(read, following.lines[1], ["error", "warn"]) == "1077000000:77"
-
-
-def test_read_volume_is_bounded_and_says_when_capped():
-    calls = []
-    fake = _fake_store([_record(n, 1_000 + n, level="error" if n % 2 else "info") for n in range(30)])
-
-    def read(**params):
-        calls.append(params["limit"])
-        return fake(**params)
-
-    records, capped = read_volume(read, [], cap=20)
-    assert ([r["seq"] for r in records], capped) == (list(range(29, 9, -1)), True)
-    assert calls == [21]
-    records, capped = read_volume(read, [], cap=30)
-    assert (len(records), capped) == (30, False)
-    records, capped = read_volume(read, ["error", "warn"], cap=10)
-    assert ([r["seq"] for r in records], capped) == ([29, 27, 25, 23, 21], True)
+    before = older_lines(read, (12_000 * 1_000_000, 20), "a", 3)
+    assert [r["seq"] for r in before] == [14, 16, 18]
+    assert older_lines(lambda **params: None, (1, 1), "a", 3) == []  # refused: the page showed why
 
 
 def test_newer_lines_walk_to_the_line_including_same_millisecond_siblings():
     records = [_record(n, 10_000 + n * 100) for n in range(50)]
     records += [_record(100, 12_000, message="sibling"), _record(101, 12_000, service="b")]
+    records += [_record(102, 12_000, message="sibling 2")]
     read = _fake_store(records)
-    anchor = next(r for r in records if r["seq"] == 20)  # at 12,000 ms, with a sibling after it
+    anchor = _anchor(read, 20, 12_000)  # at 12,000 ms, with siblings logged after it
     after, complete = newer_lines(read, anchor, 3, until_ms=20_000)
-    assert [r["seq"] for r in after] == [100, 21, 22] and complete
-    late = next(r for r in records if r["seq"] == 48)
+    assert [r["seq"] for r in after] == [100, 102, 21] and complete
+    late = _anchor(read, 48, 14_800)
     after, complete = newer_lines(read, late, 5, until_ms=20_000)
     assert [r["seq"] for r in after] == [49] and complete
+    # A same-millisecond sibling logged before the anchor (a lower seq) is not after it.
+    after, _ = newer_lines(read, _anchor(read, 100, 12_000), 2, until_ms=20_000)
+    assert [r["seq"] for r in after] == [102, 21]
 
 
 def test_newer_lines_in_a_busy_range_say_they_are_incomplete(monkeypatch):
     monkeypatch.setattr(data, "AFTER_PAGE", 10)
     records = [_record(n, 10_000 + n) for n in range(100)]  # 100 lines in 0.1 s
-    anchor = records[0]
-    after, complete = newer_lines(_fake_store(records), anchor, 5, until_ms=100_000)
+    read = _fake_store(records)
+    after, complete = newer_lines(read, _anchor(read, 0, 10_000), 5, until_ms=100_000)
     assert after == [] and not complete
+    assert newer_lines(lambda **params: None, _anchor(read, 0, 10_000), 5, until_ms=1) == ([], False)
+
+
+def test_steps_are_named_as_the_api_takes_them():
+    steps = [1_000, 30_000, 90_000, 300_000, 7_200_000, 86_400_000]
+    assert [duration_text(ms) for ms in steps] == ["1s", "30s", "90s", "5m", "2h", "1d"]
 
 
 @pytest.mark.parametrize(("trace_id", "linked"), [("ab" * 16, True), ("", False), ("not-a-trace", False)])
