@@ -23,7 +23,7 @@ ROW_PX = 26
 CHAR_PX = 7  # about one character of the 12 px label font
 LABEL_PX_MAX = 420
 CRITICAL = "critical path"
-CRITICAL_COLOUR = "rgba(33, 33, 33, 0.75)"  # darker than any service colour, light or dark theme
+CRITICAL_COLOUR = "#e040fb"  # magenta: in no service palette (plotly's, Streamlit's), seen on both themes
 STATUS_ERROR = 2
 KINDS = {0: "unspecified", 1: "internal", 2: "server", 3: "client", 4: "producer", 5: "consumer"}
 STATUSES = {0: "unset", 1: "ok", 2: "error"}
@@ -72,7 +72,7 @@ def critical_bars(answer: Mapping[str, Any], rows: int = MAX_ROWS) -> list[dict[
 
 
 def waterfall_figure(answer: Mapping[str, Any], rows: int = MAX_ROWS) -> go.Figure:
-    """Bars per service (one legend entry each) and the critical path as a narrower, darker overlay."""
+    """Bars per service (one legend entry each) and the critical path as a narrower overlay of its own."""
     spans: Sequence[Mapping[str, Any]] = answer["spans"][:rows]
     start_ns = trace_start_ns(answer)
     figure = go.Figure()
