@@ -73,12 +73,77 @@ def grid_rows(page: Page, index: int = 0) -> list[dict[str, str]]:
     return rows
 
 
+def metrics_of(page: Page) -> dict[str, str]:
+    return dict(m.split("\n\n", 1) for m in page.get_by_test_id("stMetric").all_inner_texts())
+
+
+def api(world: World, path: str, **params: str) -> Any:
+    return httpx.get(f"{world.url}{path}", params=params).json()
+
+
+def _alerts(page: Page, world: World) -> None:
+    firing = api(world, "/api/v1/alerts", state="firing")["alerts"]
+    assert metrics_of(page)["Firing"] == str(len(firing))
+
+
+def _service(page: Page, world: World) -> None:
+    window = {"start": str(world.now_ms - 3_600_000), "end": str(world.now_ms + 60_000)}
+    [drm] = api(world, "/api/v1/red", by="service", service="drm", **window)["rows"]
+    assert metrics_of(page)["Error %"] == f"{drm['error_pct']:.2f}"
+
+
+def _slos(page: Page, world: World) -> None:
+    [slo] = api(world, "/api/v1/slos")["slos"]
+    assert metrics_of(page)["SLI %"] == f"{slo['sli'] * 100:.3f}"
+
+
+def _metrics(page: Page, world: World) -> None:
+    window = {"s": str(world.now_ms - 3_600_000), "e": str(world.now_ms + 60_000)}
+    legend = api(world, "/api/v1/graph", q=VIEWS["metrics"][0][2:], **window)["legend"]
+    assert [row["series"] for row in grid_rows(page, 0)] == legend == ["(nf.cluster=drm-v1)"]
+
+
+def _traces(page: Page, world: World) -> None:
+    trace = api(world, f"/api/v1/traces/{SLOW_TRACE}")
+    assert metrics_of(page)["Spans"] == str(len(trace["spans"])) == "4"
+
+
+def _logs(page: Page, world: World) -> None:
+    rows = grid_rows(page, 0)
+    assert rows and {r["service"] for r in rows} == {"drm"} and {r["level"] for r in rows} == {"error"}
+
+
+def _nothing(page: Page, world: World) -> None:
+    pass
+
+
+# Each page opened with seeded state, and a figure a person would look for there.
+VIEWS = {
+    "overview": ("", _nothing),  # its figures: test_the_overview_shows_the_apis_figures…
+    "alerts": ("state=firing", _alerts),
+    "service": ("service=drm", _service),
+    "slos": ("slo=drm-license-ok", _slos),
+    "metrics": ("q=name,span.calls,:eq,nf.app,drm,:eq,:and,(,nf.cluster,),:by", _metrics),
+    "traces": (f"trace={SLOW_TRACE}", _traces),
+    "logs": ("service=drm", _logs),
+    "canary": ("", _nothing),  # its figures: tests/console/ui/test_canary_page.py
+    "status": ("", _nothing),
+}
+
+
+def test_every_page_is_listed_here():
+    assert set(VIEWS) == {p.url_path for p in PAGES}
+
+
 @pytest.mark.parametrize("spec", PAGES, ids=[p.url_path for p in PAGES])
-def test_every_page_loads_without_an_exception_box_and_is_photographed(page, console, world, spec):
+def test_every_page_loads_shows_its_figures_and_is_photographed(page, console, world, spec):
+    state, check = VIEWS[spec.url_path]
     path = "" if spec.url_path == "overview" else spec.url_path
-    open_view(page, f"{console}/{path}?{window(world)}")
+    open_view(page, f"{console}/{path}?{state}&{window(world)}")
     page.get_by_role("heading", name=spec.title).first.wait_for(timeout=30_000)
+    page.wait_for_load_state("networkidle")
     assert exception_boxes(page) == []
+    check(page, world)
     assert screenshot(page, f"console-{spec.url_path}").stat().st_size > 0
 
 
@@ -97,7 +162,7 @@ def test_the_overview_shows_the_apis_figures_for_the_seeded_services(page, conso
         assert float(row["p99 ms"]) == pytest.approx(api[key]["p99_ms"], abs=0.1)
     assert shown[("drm", "drm-v1")]["health"] == "critical"
     assert shown[("cdn", "cdn-v1")]["health"] == "ok"
-    metrics = dict(m.split("\n\n") for m in page.get_by_test_id("stMetric").all_inner_texts())
+    metrics = metrics_of(page)
     assert metrics["Firing alerts"] == "5"  # DrmErrors and the SLO's four burn-rate tiers
     # Each row opens its service page, carrying the time range.
     assert shown[("drm", "drm-v1")]["open"].startswith("/service?service=drm&from=")
