@@ -1,4 +1,4 @@
-"""/api/v1/logs with several levels and per-record cursors, and /api/v1/logs/histogram, on the seeded world."""
+"""/api/v1/logs with several levels and per-record cursors, and /api/v1/logs/histogram (seeded world)."""
 
 from __future__ import annotations
 
