@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from functools import partial
 
 import httpx
 
@@ -20,8 +21,10 @@ def _get(url: str) -> httpx.Response | None:
         return None
 
 
-def _redraw(page) -> bool:
-    """Reload the page (its data is as of the load) and say not yet."""
+def _shown(page, text: str) -> bool:
+    """Whether a table cell shows ``text``; if not, reload the page (its data is as of the load)."""
+    if page.locator(f"{GRID} td", has_text=text).count() > 0:
+        return True
     page.reload()
     wait_until_drawn(page)
     return False
@@ -101,12 +104,7 @@ def test_up_wires_the_fleet_into_the_server_and_the_console_and_stops_everything
             wait_until_drawn(page)
             page.get_by_role("heading", name="Overview").wait_for(timeout=30_000)
             for cluster in ("playback-v1", "drm-v1", "cdn-v1"):
-                cells = page.locator(f"{GRID} td", has_text=cluster)
-                eventually(
-                    lambda cells=cells: cells.count() > 0 or _redraw(page),
-                    timeout_s=40,
-                    what=f"{cluster} on the Overview",
-                )
+                eventually(partial(_shown, page, cluster), timeout_s=40, what=f"{cluster} on the Overview")
             assert exception_boxes(page) == []
             screenshot(page, "watchfloor-up-overview")
         output, _ = process.communicate(timeout=120)
