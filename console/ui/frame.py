@@ -8,17 +8,19 @@ a one-click link to another page carrying the current time range.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import streamlit as st
 
 from console.ui.controls import Controls, shared_controls
-from console.ui.page_state import open_page
+from console.ui.page_state import PageState, open_page
 from console.ui.pages import OVERVIEW, PageSpec, link_params
 from console.ui.safe import plain
 from console.ui.session import ApiError, ServerUnreachable, read
 
 _CARRIED = ("from", "to", "refresh")
+_CLICKED = "wf.row_clicked"
 
 
 def start(page: PageSpec) -> Controls:
@@ -49,6 +51,29 @@ def fetch(method: str, *args: Any, **kwargs: Any) -> Any:
     except (ApiError, ServerUnreachable) as error:
         failure(error)
         return None
+
+
+def open_row(state: PageState, field: str, table_key: str, ids: Sequence[str]) -> Callable[[], None]:
+    """An ``on_select`` callback for the single-row table ``table_key`` whose rows show ``ids``:
+    a click makes the row's id the page's ``field`` (the item opens, and the URL says so).
+
+    A table inside a fragment reruns only the fragment, which cannot write the URL: call
+    :func:`follow_clicks` at the fragment's top."""
+
+    def picked() -> None:
+        rows = st.session_state[table_key].selection.rows
+        if rows and rows[0] < len(ids):
+            # A callback runs before the script, so even a bound widget's key may be set here.
+            st.session_state[state.key(field)] = ids[rows[0]]
+            st.session_state[_CLICKED] = True
+
+    return picked
+
+
+def follow_clicks() -> None:
+    """After a row click inside a fragment, run the whole page (it writes the URL and opens the row)."""
+    if st.session_state.pop(_CLICKED, False):
+        st.rerun()
 
 
 def link_state(controls: Controls, **state: Any) -> dict[str, Any]:

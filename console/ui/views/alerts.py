@@ -30,14 +30,14 @@ from console.ui.data.alerts import (
     timeline_rows,
     title_of,
 )
-from console.ui.frame import failure, fetch, jump, start, url_of
+from console.ui.frame import failure, fetch, follow_clicks, jump, open_row, start, url_of
 from console.ui.pages import ALERTS
 from console.ui.safe import plain
 from console.ui.session import ApiError, ServerUnreachable, now_ms, write
 
 controls = start(ALERTS)
 state = controls.state
-_CLICKED, _FPS, _DONE = "alerts.clicked", "alerts.list.fps", "alerts.done"
+_DONE = "alerts.done"
 NOTIFICATIONS = 500  # the newest notifications read: enough for every open incident's pages
 _TIME = st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm:ss")
 COLUMNS: dict[str, Any] = dict.fromkeys(("since", "created", "next attempt", "sent", "time"), _TIME)
@@ -63,19 +63,9 @@ def _state_style(value: Any) -> str:
     return f"color: {colour}; font-weight: bold" if colour else ""
 
 
-def _picked() -> None:
-    rows = st.session_state["alerts.list"].selection.rows
-    fingerprints = st.session_state.get(_FPS, [])
-    if rows and rows[0] < len(fingerprints):
-        st.session_state[_CLICKED] = fingerprints[rows[0]]
-
-
 @st.fragment(run_every=controls.refresh_s)
 def board() -> None:
-    clicked = st.session_state.pop(_CLICKED, None)
-    if clicked and clicked != state["alert"]:
-        state.update(alert=clicked)
-        st.rerun()  # the whole page: only a full run writes the URL
+    follow_clicks()
     answer = fetch("alerts")
     notes = fetch("notifications", limit=NOTIFICATIONS)
     if answer is None:
@@ -89,7 +79,6 @@ def board() -> None:
     )
     c[3].metric("Silenced", sum(bool(a["silenced_by"]) for a in everything))
     chosen = by_importance(everything, state["state"])
-    st.session_state[_FPS] = [a["fingerprint"] for a in chosen]
     frame = pd.DataFrame(alert_rows(chosen, sent))
     if not frame.empty:
         opened = [url_of(controls, ALERTS, state=state["state"], alert=a["fingerprint"]) for a in chosen]
@@ -97,7 +86,7 @@ def board() -> None:
     st.dataframe(
         frame.style.map(_state_style, subset=["state"]) if not frame.empty else frame,
         hide_index=True,
-        on_select=_picked,
+        on_select=open_row(state, "alert", "alerts.list", [a["fingerprint"] for a in chosen]),
         selection_mode="single-row",
         column_config={**COLUMNS, "open": st.column_config.LinkColumn("open", display_text="incident")},
         key="alerts.list",

@@ -28,7 +28,7 @@ from console.ui.data.canary import (
     scoped,
     start_request,
 )
-from console.ui.frame import failure, fetch, jump, start, url_of
+from console.ui.frame import failure, fetch, follow_clicks, jump, open_row, start, url_of
 from console.ui.pages import CANARY, LOGS, METRICS, SERVICE
 from console.ui.safe import plain
 from console.ui.session import ApiError, ServerUnreachable, now_ms, write
@@ -36,7 +36,7 @@ from console.ui.time_range import TimeRangeError, parse_time
 
 controls = start(CANARY)
 state = controls.state
-_CLICKED, _IDS, _STARTED = "canary.clicked", "canary.list.ids", "canary.started"
+_STARTED = "canary.started"
 _RAN = ("SUCCEEDED", "TERMINAL")  # a judgement's states once it has a result
 _TIME, _FIGURE = (
     st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm:ss"),
@@ -55,19 +55,9 @@ def _verdict_style(value: Any) -> str:
     return f"background-color: {colour}; color: white" if colour else ""
 
 
-def _picked() -> None:
-    rows = st.session_state["canary.list"].selection.rows
-    ids = st.session_state.get(_IDS, [])
-    if rows and rows[0] < len(ids):
-        st.session_state[_CLICKED] = ids[rows[0]]
-
-
 @st.fragment(run_every=controls.refresh_s)
 def analyses() -> None:
-    clicked = st.session_state.pop(_CLICKED, None)
-    if clicked and clicked != state["analysis"]:
-        state.update(analysis=clicked)
-        st.rerun()  # the whole page: only a full run writes the URL
+    follow_clicks()
     answer = fetch("canary_analyses", limit=50)
     if answer is None:
         return
@@ -75,13 +65,12 @@ def analyses() -> None:
     if not rows:
         st.info("No canary analyses yet: start one below.")
         return
-    st.session_state[_IDS] = [r["id"] for r in rows]
     frame = pd.DataFrame(rows)
     frame.insert(0, "open", [url_of(controls, CANARY, analysis=r["id"]) for r in rows])
     st.dataframe(
         frame.style.map(_verdict_style, subset=["verdict"]),
         hide_index=True,
-        on_select=_picked,
+        on_select=open_row(state, "analysis", "canary.list", [r["id"] for r in rows]),
         selection_mode="single-row",
         column_config={**COLUMNS, "open": st.column_config.LinkColumn("open", display_text="report")},
         key="canary.list",

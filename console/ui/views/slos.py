@@ -3,7 +3,6 @@ burn-down, the burn rate of every window pair and its burn-rate alerts with thei
 
 from __future__ import annotations
 
-from functools import partial
 from typing import Any
 
 import pandas as pd
@@ -23,8 +22,7 @@ from console.ui.data.slos import (
     sli_figure,
     sli_points,
 )
-from console.ui.frame import fetch, jump, start, url_of
-from console.ui.page_state import PageState
+from console.ui.frame import fetch, follow_clicks, jump, open_row, start, url_of
 from console.ui.pages import ALERTS, SERVICE, SLOS
 from console.ui.safe import plain, problem_lines
 from console.ui.time_range import describe, step_for
@@ -45,20 +43,13 @@ st.selectbox(
 )
 
 
-def _pick(page: PageState, names: list[str], table_key: str) -> None:
-    """A row clicked in the list: open that SLO (a callback may set the bound widget's key)."""
-    rows = st.session_state[table_key].selection.rows
-    if rows and rows[0] < len(names):
-        st.session_state[page.key("slo")] = names[rows[0]]
-
-
 def _listing(rows: list[dict[str, Any]]) -> None:
     # Keyed by the SLO shown, so a new choice starts with no row highlighted.
     table_key = f"slos.list.{state['slo']}"
     st.dataframe(
         pd.DataFrame(rows),
         hide_index=True,
-        on_select=partial(_pick, state, [r["SLO"] for r in rows], table_key),
+        on_select=open_row(state, "slo", table_key, [r["SLO"] for r in rows]),
         selection_mode="single-row",
         column_config={"budget left %": st.column_config.NumberColumn(format="%.2f")},
         key=table_key,
@@ -189,8 +180,7 @@ def _detail(name: str) -> None:
 
 @st.fragment(run_every=controls.refresh_s)
 def slos_page() -> None:
-    if st.session_state.get(state.key("slo")) != state["slo"]:
-        st.rerun()  # a row was clicked: the whole page follows, so the picker and the URL do too
+    follow_clicks()  # a row was clicked: the whole page follows, so the picker and the URL do too
     found = fetch("slos")
     rows = list_rows(found["slos"] if found else [])
     st.caption("Least budget remaining first. Click a row to open it.")
