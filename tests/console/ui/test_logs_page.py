@@ -10,14 +10,10 @@ import pytest
 
 from console.ui.data import logs as data
 from console.ui.data.logs import duration_text, line_rows, newer_lines, older_lines
+from tests.console.ui.support import window
 from tests.support.console_seed import HOSTILE_MESSAGE, SLOW_TRACE
 
 PAGE = "views/logs.py"
-
-
-def window(world):
-    """An absolute range around the seeded half hour, so the page and the test ask for the same window."""
-    return {"from": str(world.now_ms - 3_600_000), "to": str(world.now_ms + 60_000)}
 
 
 def _logs(world, path="/api/v1/logs", **params):

@@ -8,15 +8,11 @@ import math
 import httpx
 
 from console.ui.data.metrics import add_clause, caret, legend_rows, literal, query_part
+from tests.console.ui.support import window
 from tests.support.console_seed import SLOW_TRACE, TOKEN
 
 BY_APP = "name,span.calls,:eq,(,nf.app,),:by"
 DRM_MAX = "name,span.duration,:eq,statistic,max,:eq,:and,nf.app,drm,:eq,:and"
-
-
-def window(world):
-    """An absolute range around the seeded half hour, so the page and the test ask for the same window."""
-    return {"from": str(world.now_ms - 3_600_000), "to": str(world.now_ms + 60_000)}
 
 
 def _graph(world, q):

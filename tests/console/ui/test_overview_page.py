@@ -5,11 +5,7 @@ from __future__ import annotations
 import httpx
 
 from console.ui.data.overview import health
-
-
-def window(world):
-    """An absolute range around the seeded half hour, so the page and the test ask for the same window."""
-    return {"from": str(world.now_ms - 3_600_000), "to": str(world.now_ms + 60_000)}
+from tests.console.ui.support import window
 
 
 def _api_rows(world, by="cluster"):

@@ -3,10 +3,8 @@ open the next piece of evidence with the service, operation and time range fille
 
 from __future__ import annotations
 
-import json
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl
 
-import httpx
 import plotly.graph_objects as go
 
 from console.ui.data.service import (
@@ -20,39 +18,20 @@ from console.ui.data.service import (
 from console.ui.pages import TRACES
 from console.ui.safe import plain
 from console.ui.url_state import COMMON, Schema, decode
+from tests.console.ui.support import api, charts, query_of, table, window
 
 PAGE = "views/service.py"
 STEP_S = 10  # the seeded store's step
 
 
-def window(world):
-    """An absolute range around the seeded half hour, so the page and the test ask for the same window."""
-    return {"from": str(world.now_ms - 3_600_000), "to": str(world.now_ms + 60_000)}
-
-
-def api(world, path, **params):
-    answer = httpx.get(f"{world.url}{path}", params=params)
-    answer.raise_for_status()
-    return answer.json()
-
-
 def graph(world, q):
     w = window(world)
-    return api(world, "/api/v1/graph", q=q, s=w["from"], e=w["to"], format="json")
+    return api(world.url, "/api/v1/graph", q=q, s=w["from"], e=w["to"], format="json")
 
 
 def red(world, by, service):
     w = window(world)
-    return api(world, "/api/v1/red", by=by, service=service, start=w["from"], end=w["to"])["rows"]
-
-
-def charts(page):
-    """Title → the figure JSON of every plotly chart on the page."""
-    found = {}
-    for chart in page.get("plotly_chart"):
-        spec = json.loads(chart.proto.spec)
-        found[spec["layout"]["title"]["text"]] = spec
-    return found
+    return api(world.url, "/api/v1/red", by=by, service=service, start=w["from"], end=w["to"])["rows"]
 
 
 def lines(spec):
@@ -61,17 +40,6 @@ def lines(spec):
 
 def number(value):
     return None if value == "NaN" else value
-
-
-def table(page, column):
-    found = [d.value for d in page.dataframe if column in d.value.columns]
-    assert len(found) == 1
-    return found[0]
-
-
-def query_of(url):
-    parts = urlsplit(url)
-    return parts.path, dict(parse_qsl(parts.query))
 
 
 def test_red_charts_are_the_graph_apis_figures_with_the_deploy_marked(world, console):
@@ -98,7 +66,7 @@ def test_red_charts_are_the_graph_apis_figures_with_the_deploy_marked(world, con
     for column, name in enumerate(["p50", "p95", "p99"]):
         assert lines(shown["Latency"])[name] == [number(row[column]) for row in latency["values"]]
 
-    deploy = api(world, "/api/v1/annotations", service="drm")["annotations"][0]
+    deploy = api(world.url, "/api/v1/annotations", service="drm")["annotations"][0]
     for spec in shown.values():
         assert [s["x0"] for s in spec["layout"]["shapes"]] == [deploy["time_ms"]]
         assert [a["text"] for a in spec["layout"]["annotations"]] == ["deploy drm-v1.42"]
@@ -174,9 +142,9 @@ def test_links_carry_the_service_and_the_range(world, console):
         dict(parse_qsl(links["Latency in Metrics explorer"].query_string))["q"] == queries("drm")["latency"]
     )
     slos = table(page, "SLO")
-    assert list(slos["SLO"]) == [s["name"] for s in api(world, "/api/v1/slos", service="drm")["slos"]]
+    assert list(slos["SLO"]) == [s["name"] for s in api(world.url, "/api/v1/slos", service="drm")["slos"]]
     assert query_of(slos.iloc[0]["open"]) == ("/slos", {"slo": "drm-license-ok", **window(world)})
-    assert slos.iloc[0]["state"] == api(world, "/api/v1/slos/drm-license-ok")["state"]
+    assert slos.iloc[0]["state"] == api(world.url, "/api/v1/slos/drm-license-ok")["state"]
 
 
 def test_picking_a_service_writes_the_url_and_forgets_the_cluster(world, console):

@@ -3,11 +3,7 @@ burn-rate alerts have been evaluated (kept apart, so the shared world's alerts s
 
 from __future__ import annotations
 
-import json
-from urllib.parse import parse_qsl, urlsplit
-
 import httpx
-import pandas as pd
 import pytest
 
 from console.ui.data.slos import (
@@ -21,45 +17,12 @@ from console.ui.data.slos import (
 )
 from console.ui.session import SERVER_URL_ENV
 from console.ui.time_range import step_for
+from tests.console.ui.support import api, charts, none, query_of, table, window
 from tests.support.console_seed import HOSTILE_MESSAGE, SLO_YAML, TOKEN, seed_world
 
 PAGE = "views/slos.py"
 SLO = "drm-license-ok"
 HOSTILE_SLO = "hostile-text"
-
-
-def window(world):
-    """An absolute range around the seeded half hour, so the page and the test ask for the same window."""
-    return {"from": str(world.now_ms - 3_600_000), "to": str(world.now_ms + 60_000)}
-
-
-def api(url, path, **params):
-    answer = httpx.get(f"{url}{path}", params=params)
-    answer.raise_for_status()
-    return answer.json()
-
-
-def none(value):
-    return None if pd.isna(value) else value
-
-
-def table(page, column):
-    found = [d.value for d in page.dataframe if column in d.value.columns]
-    assert len(found) == 1, [list(d.value.columns) for d in page.dataframe]
-    return found[0]
-
-
-def charts(page):
-    found = {}
-    for chart in page.get("plotly_chart"):
-        spec = json.loads(chart.proto.spec)
-        found[spec["layout"]["title"]["text"]] = spec
-    return found
-
-
-def query_of(url):
-    parts = urlsplit(url)
-    return parts.path, dict(parse_qsl(parts.query))
 
 
 @pytest.fixture(scope="module")

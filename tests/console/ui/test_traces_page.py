@@ -7,8 +7,6 @@ import json
 import time
 from urllib.parse import parse_qs
 
-import httpx
-import pandas as pd
 import pytest
 
 from console.ui.data.dependency_graph import dependency_figure, layers
@@ -16,6 +14,7 @@ from console.ui.data.traces import search_query
 from console.ui.safe import plain
 from console.ui.session import SERVER_URL_ENV
 from store.model import SPAN_KIND_CLIENT, SPAN_KIND_SERVER, STATUS_ERROR, STATUS_OK, Span
+from tests.console.ui.support import api, none, window
 from tests.support.console_seed import HOSTILE_MESSAGE, SLOW_TRACE, TOKEN
 from tests.support.server import RunningServer
 
@@ -35,21 +34,6 @@ HOSTILE_PARTS = {
     "attributes": {"note": HOSTILE_MESSAGE},
     "events": (EVENT,),
 }
-
-
-def window(world):
-    """An absolute range around the seeded half hour, so the page and the test ask for the same window."""
-    return {"from": str(world.now_ms - 3_600_000), "to": str(world.now_ms + 60_000)}
-
-
-def none(value):
-    return None if pd.isna(value) else value
-
-
-def api(url, path, **params):
-    answer = httpx.get(f"{url}{path}", params=params)
-    answer.raise_for_status()
-    return answer.json()
 
 
 def frame_with(page, *columns):
