@@ -12,6 +12,7 @@ from console.ui.data.canary import analysis_rows
 from console.ui.data.overview import HEALTH_COLOURS, service_rows, slo_rows, verdict_counts
 from console.ui.frame import fetch, jump, start, url_of
 from console.ui.pages import ALERTS, CANARY, OVERVIEW, SERVICE, SLOS
+from console.ui.safe import plain
 from console.ui.time_range import describe
 
 controls = start(OVERVIEW)
@@ -27,7 +28,7 @@ def _health_style(value: Any) -> str:
 @st.fragment(run_every=controls.refresh_s)
 def overview() -> None:
     start_ms, end_ms = controls.window()
-    st.caption(f"{describe(controls.time_range)} · figures from serving spans (server and consumer)")
+    st.caption(plain(f"{describe(controls.time_range)} · figures from serving spans (server and consumer)"))
     red = fetch("red", start=start_ms, end=end_ms, by=state["by"])
     slos = fetch("slos")
     alerts = fetch("alerts", state="firing")
