@@ -156,12 +156,17 @@ class ReadsMixin:
         if search.before is not None:
             clauses.append("(timestamp_ns < ? OR (timestamp_ns = ? AND seq < ?))")
             params += [search.before[0], search.before[0], search.before[1]]
+        if search.after is not None:
+            clauses.append("(timestamp_ns > ? OR (timestamp_ns = ? AND seq > ?))")
+            params += [search.after[0], search.after[0], search.after[1]]
+        order = "ASC" if search.after is not None else "DESC"  # forward reads come oldest first
         rows = (
             self.cursor()
             .execute(
                 "SELECT timestamp_ns, level, message, service, trace_id, span_id, document, index_name, "
                 "seq "
-                f"FROM logs WHERE {' AND '.join(clauses)} ORDER BY timestamp_ns DESC, seq DESC LIMIT ?",
+                f"FROM logs WHERE {' AND '.join(clauses)} "
+                f"ORDER BY timestamp_ns {order}, seq {order} LIMIT ?",
                 [*params, search.limit],
             )
             .fetchall()

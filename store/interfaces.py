@@ -151,6 +151,9 @@ class LogSearch:
     # Pagination: records after this (timestamp_ns, seq) in newest-first order — the last
     # record of the previous page. The seq tiebreak keeps equal timestamps from being skipped.
     before: tuple[int, int] | None = None
+    # Reading forward: records strictly newer than this (timestamp_ns, seq), OLDEST first (the
+    # order flips when set), so the next page goes on from the last record of this one.
+    after: tuple[int, int] | None = None
 
 
 class SeriesReader(Protocol):

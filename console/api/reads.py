@@ -89,11 +89,11 @@ def parse_series_query(text: str) -> TagQuery:
         raise ServiceError(400, "q", str(error)) from None
 
 
-def _log_cursor(text: str) -> tuple[int, int]:
-    """``<timestamp_ns>:<seq>`` of the last record of the previous page."""
+def _log_cursor(text: str, field: str = "cursor") -> tuple[int, int]:
+    """``<timestamp_ns>:<seq>`` of the last record of the previous page (400 naming ``field``)."""
     timestamp, _, seq = text.partition(":")
     if not (_INTEGER.match(timestamp) and _INTEGER.match(seq)):
-        raise ServiceError(400, "cursor", "must be a next_cursor value from a previous page")
+        raise ServiceError(400, field, "must be a record's cursor or a previous page's next_cursor")
     return int(timestamp), int(seq)
 
 
@@ -162,7 +162,7 @@ def _histogram_step(step: str | None, start_ms: int, end_ms: int) -> int:
 
 def log_json(record: LogRecord) -> dict[str, Any]:
     return {
-        "cursor": f"{record.timestamp_ns}:{record.seq}",  # reading on from here gives the older lines
+        "cursor": f"{record.timestamp_ns}:{record.seq}",  # as cursor: the older lines; as after: the newer
         "timestamp_ns": record.timestamp_ns,
         "level": record.level,
         "message": record.message,
@@ -260,14 +260,25 @@ def read_router(
         start: str | None = None,
         end: str | None = None,
         cursor: str | None = Query(None, description="the previous page's next_cursor, for the next page"),
+        after: str | None = Query(
+            None, description="a record's cursor: the records just after it, oldest first (not with cursor)"
+        ),
         limit: int = Query(100, ge=1, le=MAX_LIMIT),
     ) -> dict[str, Any]:
+        """Log records newest first (older ones with ``cursor``), or oldest first after ``after``.
+
+        Either way ``next_cursor`` continues in the same direction: pass it back as the same
+        parameter (``cursor`` or ``after``); it is null when fewer than ``limit`` came back.
+        """
+        if cursor is not None and after is not None:
+            raise ServiceError(400, "after", "reads forward; give either cursor or after, not both")
         search = replace(
             filters,
             start_ns=None if start is None else parse_time_ms(start, "start", 0) * 1_000_000,
             end_ns=None if end is None else parse_time_ms(end, "end", 0) * 1_000_000,
             limit=limit,
             before=None if cursor is None else _log_cursor(cursor),
+            after=None if after is None else _log_cursor(after, "after"),
         )
         records = store.search_logs(search)
         last = records[-1] if len(records) == limit else None

@@ -76,7 +76,8 @@ class LogQuery(_Range, total=False):
     trace_id: str
     q: str  # text the message contains
     limit: int
-    cursor: str
+    cursor: str  # the records older than this cursor (newest first)
+    after: str  # instead: the records newer than this cursor, oldest first
 
 
 class LogHistogramQuery(_Range, total=False):

@@ -245,6 +245,39 @@ def test_paging_through_logs_with_one_timestamp_skips_nothing_and_repeats_nothin
     assert sorted(seen) == [f"same {n}" for n in range(7)]
 
 
+def test_reading_logs_after_a_record_goes_forward_oldest_first_with_the_filters(store):
+    store.write_logs([_log(i, f"line {i}", level="error" if i % 2 else "info") for i in range(1, 8)])
+    store.write_logs([_log(4, "line 4 again")])  # same timestamp, logged later: a higher seq
+    newest_first = store.search_logs(LogSearch(limit=100))
+    line3 = next(r for r in newest_first if r.message == "line 3")
+
+    def messages(**search):
+        return [r.message for r in store.search_logs(LogSearch(**search))]
+
+    after3 = (line3.timestamp_ns, line3.seq)
+    assert messages(after=after3, limit=3) == ["line 4", "line 4 again", "line 5"]
+    assert messages(after=after3, level="error") == ["line 5", "line 7"]
+    assert messages(after=after3, end_ns=5) == ["line 4", "line 4 again", "line 5"]
+    # Forward from a record is the backward read down to it, reversed.
+    assert messages(after=(0, 0)) == [r.message for r in reversed(newest_first)]
+    line4 = next(r for r in newest_first if r.message == "line 4")
+    assert messages(after=(line4.timestamp_ns, line4.seq)) == ["line 4 again", "line 5", "line 6", "line 7"]
+
+
+def test_paging_forward_through_logs_with_one_timestamp_keeps_their_order(store):
+    store.write_logs([_log(5, f"same {n}") for n in range(7)])
+    seen: list[str] = []
+    after = (0, 0)
+    while True:
+        page = store.search_logs(LogSearch(limit=3, after=after))
+        seen += [r.message for r in page]
+        if len(page) < 3:
+            break
+        after = (page[-1].timestamp_ns, page[-1].seq)
+    backward = [r.message for r in store.search_logs(LogSearch(limit=100))]
+    assert seen == list(reversed(backward)) and sorted(seen) == [f"same {n}" for n in range(7)]
+
+
 @pytest.mark.parametrize(
     ("text", "matching"),
     [

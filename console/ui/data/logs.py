@@ -2,10 +2,10 @@
 
 No Streamlit here: the context reads go through a ``read_logs(**params)`` callable (the page's
 cached ``fetch("logs", …)``; ``None`` when the server refused, already shown), so they are
-testable with a fake. ``/api/v1/logs`` answers newest first; each record carries its own
-``cursor`` (``<timestamp_ns>:<seq>``, which names the line: the page's ``around``), and reading
-with ``cursor=`` gives the records strictly older than it. There is no ascending read, so the
-lines after a picked one are found by reading newest first down to it (:func:`newer_lines`).
+testable with a fake. Each record of ``/api/v1/logs`` carries its own ``cursor``
+(``<timestamp_ns>:<seq>``, which names the line: the page's ``around``); reading with
+``cursor=`` gives the records strictly older than it, newest first, and with ``after=`` the
+ones strictly newer, oldest first — one read for each side of a picked line.
 """
 
 from __future__ import annotations
@@ -25,9 +25,6 @@ LEVEL_COLOURS = {"trace": "#9e9e9e", "debug": "#78909c", "info": "#1e88e5", "war
                  "error": "#e53935", "fatal": "#8e24aa"}  # fmt: skip
 PAGE_ROWS = 100  # lines per page of results
 CONTEXT_LINES = 10
-# Widening ranges after a line for the lines that follow it (the API only reads newest first).
-AFTER_RANGES_MS = (10_000, 60_000, 600_000, 3_600_000)
-AFTER_PAGE = 500
 _UNITS_MS = (("d", 86_400_000), ("h", 3_600_000), ("m", 60_000), ("s", 1_000))
 
 
@@ -84,12 +81,6 @@ def parse_around(text: str) -> tuple[int, int] | None:
     return int(timestamp), int(seq)
 
 
-def _position(record: Mapping[str, Any]) -> tuple[int, int]:
-    """Where a record sits in the server's order: its cursor's ``(timestamp_ns, seq)``."""
-    timestamp, _, seq = str(record["cursor"]).partition(":")
-    return int(timestamp), int(seq)
-
-
 def anchor_read(around: tuple[int, int]) -> str:
     """The cursor whose one-record read answers exactly the line at ``around`` (if still stored)."""
     return f"{around[0]}:{around[1] + 1}"
@@ -101,43 +92,15 @@ def older_lines(read_logs: ReadLogs, around: tuple[int, int], service: str, coun
     return [] if answer is None else list(reversed(answer["logs"]))
 
 
-def newer_lines(
-    read_logs: ReadLogs, anchor: Mapping[str, Any], count: int, until_ms: int
-) -> tuple[list[Any], bool]:
-    """The ``count`` lines of the anchor's service just after it, oldest first; and whether complete.
+def newer_lines(read_logs: ReadLogs, around: tuple[int, int], service: str, count: int) -> list[Any]:
+    """The ``count`` lines of ``service`` just after the line at ``around``, oldest first.
 
-    Reads newest first over widening ranges starting at the anchor's millisecond until a record
-    at or before the anchor's position (its cursor) shows up: the ones above it are newer. A
-    range too busy to get there in two pages keeps the last range's lines (``False``: maybe
-    fewer); no range goes on past ``until_ms`` (now) once one reached it.
+    One forward read: ``after=`` answers the records strictly newer in (timestamp_ns, seq)
+    order, so lines stamped the same instant but logged after it (a higher seq) are included,
+    and the ones logged before it are not.
     """
-    at = _position(anchor)
-    start_ms = anchor["timestamp_ns"] // 1_000_000
-    found: list[Any] = []
-    for span_ms in AFTER_RANGES_MS:
-        newer: list[Any] = []
-        cursor: str | None = None
-        for _ in range(2):
-            answer = read_logs(
-                service=anchor["service"],
-                start=start_ms,
-                end=start_ms + span_ms,
-                cursor=cursor,
-                limit=AFTER_PAGE,
-            )
-            if answer is None:
-                return found, False
-            records = answer["logs"]
-            newer += [r for r in records if _position(r) > at]
-            cursor = answer["next_cursor"]
-            if cursor is None or any(_position(r) <= at for r in records):
-                break
-        else:
-            return found, False  # the range holds more lines after the anchor than were read
-        found = list(reversed(newer))[:count]
-        if len(found) >= count or start_ms + span_ms >= until_ms:
-            return found, True  # enough, or nothing can follow past ``until_ms`` (now)
-    return found, True
+    answer = read_logs(service=service, after=f"{around[0]}:{around[1]}", limit=count)
+    return [] if answer is None else list(answer["logs"])
 
 
 def line_rows(records: Sequence[Mapping[str, Any]], link_of: Callable[[str], str]) -> list[dict[str, Any]]:

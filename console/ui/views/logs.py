@@ -129,7 +129,7 @@ def _context(around: tuple[int, int]) -> None:
             service = anchor["service"]
             read = partial(fetch, "logs")
             before = older_lines(read, around, service, CONTEXT_LINES)
-            after, complete = newer_lines(read, anchor, CONTEXT_LINES, now_ms(None) + LIVE_SLACK_MS)
+            after = newer_lines(read, around, service, CONTEXT_LINES)
             st.subheader(f"Context in {plain(service)}")
             st.caption(
                 f"The {len(before)} lines before and {len(after)} after the picked one (▶) in the same "
@@ -148,8 +148,6 @@ def _context(around: tuple[int, int]) -> None:
                 height=35 * (len(frame) + 1) + 3,
                 key="logs.context",
             )
-            if not complete:
-                st.caption("The lines after it are too many to read here; fewer are shown.")
         st.button("Close context", key="logs.close_context", on_click=_close_context)
 
 

@@ -183,6 +183,10 @@ def test_context_of_a_picked_line_ignores_the_filters(world, console):
     context = page.dataframe[0].value
     assert _ns(context) == [r["timestamp_ns"] for r in expected]
     assert _ns(context)[:10] == [r["timestamp_ns"] for r in reversed(before)]
+    # The lines after it are the API's forward read from that cursor, oldest first.
+    after = _logs(world, service="playback", after=around, limit=10, start=None, end=None)["logs"]
+    assert _ns(context)[11:] == [r["timestamp_ns"] for r in after] and len(after) == 10
+    assert list(context["message"])[11:] == [r["message"] for r in after]
     assert list(context[""]) == [""] * 10 + ["▶"] + [""] * 10
     assert set(context["service"]) == {"playback"}
     assert list(context["trace"])[10] == _trace_url(world, trace)
@@ -199,6 +203,8 @@ def test_context_from_a_shared_link(world, console):
     drm = list(reversed(_all_logs(world, service="drm", start=None, end=None)))
     at = [r["timestamp_ns"] for r in drm].index(picked["logs"][2]["timestamp_ns"])
     assert _ns(page.dataframe[0].value) == [r["timestamp_ns"] for r in drm[at - 10 : at + 3]]
+    after = _logs(world, service="drm", after=picked["logs"][2]["cursor"], limit=10, start=None, end=None)
+    assert _ns(page.dataframe[0].value)[11:] == [r["timestamp_ns"] for r in after["logs"]]
     page = console(PAGE, around="yesterday", **window(world))
     assert any("not a line position" in w.value for w in page.warning)
     page = console(PAGE, around="1000:0", **window(world))  # a well-formed position holding no line
@@ -231,13 +237,17 @@ def test_the_servers_refusal_names_the_field(world, console):
 
 
 def _fake_store(records):
-    """``read_logs`` over ``records`` (dicts with ``seq``) as the API answers: newest first, with cursors."""
+    """``read_logs`` over ``records`` (dicts with ``seq``) as the API answers: newest first, with
+    cursors; oldest first after ``after``."""
 
-    def read_logs(service=None, level=None, start=None, end=None, cursor=None, limit=100, **_):
+    def read_logs(service=None, level=None, start=None, end=None, cursor=None, after=None, limit=100, **_):
         found = sorted(records, key=lambda r: (-r["timestamp_ns"], -r["seq"]))
         if cursor:
             ts, seq = map(int, cursor.split(":"))
             found = [r for r in found if (r["timestamp_ns"], r["seq"]) < (ts, seq)]
+        if after:
+            ts, seq = map(int, after.split(":"))
+            found = [r for r in reversed(found) if (r["timestamp_ns"], r["seq"]) > (ts, seq)]
         levels = [level] if isinstance(level, str) else level
         found = [
             {**r, "cursor": f"{r['timestamp_ns']}:{r['seq']}"}
@@ -257,11 +267,6 @@ def _record(seq, ms, level="info", service="a", message=None):
             "message": message or f"line {seq}", "trace_id": "", "span_id": ""}  # fmt: skip
 
 
-def _anchor(read, seq, ms):
-    """The record at (ms, seq) as the API answers it (with its cursor)."""
-    return read(cursor=f"{ms * 1_000_000}:{seq + 1}", limit=1)["logs"][0]
-
-
 def test_older_lines_read_on_from_the_cursor_in_the_service_only():
     records = [_record(n, 10_000 + n * 100, service="ab"[n % 2]) for n in range(30)]
     read = _fake_store(records)
@@ -270,29 +275,24 @@ def test_older_lines_read_on_from_the_cursor_in_the_service_only():
     assert older_lines(lambda **params: None, (1, 1), "a", 3) == []  # refused: the page showed why
 
 
-def test_newer_lines_walk_to_the_line_including_same_millisecond_siblings():
+def test_newer_lines_are_one_forward_read_including_same_instant_siblings():
     records = [_record(n, 10_000 + n * 100) for n in range(50)]
     records += [_record(100, 12_000, message="sibling"), _record(101, 12_000, service="b")]
     records += [_record(102, 12_000, message="sibling 2")]
-    read = _fake_store(records)
-    anchor = _anchor(read, 20, 12_000)  # at 12,000 ms, with siblings logged after it
-    after, complete = newer_lines(read, anchor, 3, until_ms=20_000)
-    assert [r["seq"] for r in after] == [100, 102, 21] and complete
-    late = _anchor(read, 48, 14_800)
-    after, complete = newer_lines(read, late, 5, until_ms=20_000)
-    assert [r["seq"] for r in after] == [49] and complete
-    # A same-millisecond sibling logged before the anchor (a lower seq) is not after it.
-    after, _ = newer_lines(read, _anchor(read, 100, 12_000), 2, until_ms=20_000)
-    assert [r["seq"] for r in after] == [102, 21]
+    reads: list[dict] = []
+    fake = _fake_store(records)
 
+    def read(**params):
+        reads.append(params)
+        return fake(**params)
 
-def test_newer_lines_in_a_busy_range_say_they_are_incomplete(monkeypatch):
-    monkeypatch.setattr(data, "AFTER_PAGE", 10)
-    records = [_record(n, 10_000 + n) for n in range(100)]  # 100 lines in 0.1 s
-    read = _fake_store(records)
-    after, complete = newer_lines(read, _anchor(read, 0, 10_000), 5, until_ms=100_000)
-    assert after == [] and not complete
-    assert newer_lines(lambda **params: None, _anchor(read, 0, 10_000), 5, until_ms=1) == ([], False)
+    after = newer_lines(read, (12_000 * 1_000_000, 20), "a", 3)  # siblings logged after it
+    assert [r["seq"] for r in after] == [100, 102, 21]
+    assert reads == [{"service": "a", "after": f"{12_000 * 1_000_000}:20", "limit": 3}]
+    assert [r["seq"] for r in newer_lines(read, (14_800 * 1_000_000, 48), "a", 5)] == [49]
+    # A same-instant sibling logged before the line (a lower seq) is not after it.
+    assert [r["seq"] for r in newer_lines(read, (12_000 * 1_000_000, 100), "a", 2)] == [102, 21]
+    assert newer_lines(lambda **params: None, (1, 1), "a", 3) == []  # refused: the page showed why
 
 
 def test_steps_are_named_as_the_api_takes_them():
