@@ -127,11 +127,16 @@ class OutboxMixin:
             )
 
     def notifications(
-        self, *, status: str | None = None, channel: str | None = None, limit: int = 100
+        self,
+        *,
+        status: str | None = None,
+        channel: str | None = None,
+        dedup_key: str | None = None,
+        limit: int = 100,
     ) -> list[Notification]:
-        """The newest notifications first, optionally of one status or channel."""
+        """The newest notifications first, optionally of one status, channel or dedup key (exactly)."""
         clauses, params = ["true"], []
-        for column, value in (("status", status), ("channel", channel)):
+        for column, value in (("status", status), ("channel", channel), ("dedup_key", dedup_key)):
             if value is not None:
                 clauses.append(f"{column} = ?")
                 params.append(value)

@@ -1,8 +1,9 @@
 """``GET /api/v1/notifications``: the outbox, newest first, with each notification's delivery.
 
 Filters: ``status`` (pending, sent, failed), ``channel`` (pagerduty, pagerduty_change, …),
-``limit``. Payloads are shown as they were written, which is without credentials: the
-senders add routing keys and tokens only as they send.
+``dedup_key`` (exactly: an alert's trigger, acknowledge and resolve share one), ``limit``.
+Payloads are shown as they were written, which is without credentials: the senders add
+routing keys and tokens only as they send.
 """
 
 from __future__ import annotations
@@ -12,9 +13,12 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, Query
 
+from sample_services.errors import ServiceError
 from store.duckdb_outbox import Notification, OutboxMixin
 
 __all__ = ["notifications_router"]
+
+DEDUP_KEY_LIMIT = 200
 
 
 def _view(n: Notification) -> dict[str, Any]:
@@ -40,12 +44,14 @@ def notifications_router(store: OutboxMixin) -> APIRouter:
     def notifications(
         status: Literal["pending", "sent", "failed"] | None = None,
         channel: str | None = Query(None, max_length=64),
+        dedup_key: str | None = None,
         limit: int = Query(100, ge=1, le=1000),
     ) -> dict[str, Any]:
-        return {
-            "notifications": [
-                _view(n) for n in store.notifications(status=status, channel=channel, limit=limit)
-            ]
-        }
+        # Checked here rather than by Query(): a bad key is the caller's 400 naming the field,
+        # as the other read filters answer, not FastAPI's 422.
+        if dedup_key is not None and not 0 < len(dedup_key) <= DEDUP_KEY_LIMIT:
+            raise ServiceError(400, "dedup_key", f"expected 1 to {DEDUP_KEY_LIMIT} characters")
+        found = store.notifications(status=status, channel=channel, dedup_key=dedup_key, limit=limit)
+        return {"notifications": [_view(n) for n in found]}
 
     return router

@@ -204,7 +204,8 @@ class WatchfloorClient:
         return self._get("/api/v1/spans", **query)
 
     def logs(self, **query: Unpack[LogQuery]) -> Page:
-        """One page of log records, newest first; pass ``next_cursor`` back as ``cursor``."""
+        """One page of log records, newest first; pass ``next_cursor`` back as ``cursor``. With ``after``
+        (a record's cursor): the records after it, oldest first, ``next_cursor`` continuing as ``after``."""
         return self._get("/api/v1/logs", **query)
 
     def log_histogram(self, **query: Unpack[LogHistogramQuery]) -> dict[str, Any]:
@@ -299,9 +300,17 @@ class WatchfloorClient:
         return self._get("/api/v1/alert-rules")
 
     def notifications(
-        self, *, status: str | None = None, channel: str | None = None, limit: int | None = None
+        self,
+        *,
+        status: str | None = None,
+        channel: str | None = None,
+        dedup_key: str | None = None,
+        limit: int | None = None,
     ) -> dict[str, Any]:
-        return self._get("/api/v1/notifications", status=status, channel=channel, limit=limit)
+        """The outbox, newest first; ``dedup_key`` exactly (one alert's trigger, acknowledge, resolve)."""
+        return self._get(
+            "/api/v1/notifications", status=status, channel=channel, dedup_key=dedup_key, limit=limit
+        )
 
     def annotations(
         self,

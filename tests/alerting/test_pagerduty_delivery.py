@@ -150,3 +150,31 @@ def test_notifications_are_filtered_and_a_bad_filter_is_a_422_naming_it(tmp_path
         assert httpx.get(f"{server.url}/api/v1/notifications").json() == {"notifications": []}
     finally:
         server.stop()
+
+
+def test_notifications_of_one_dedup_key_are_exactly_that_key_s_and_a_bad_key_is_a_400(tmp_path):
+    server = RunningServer(tmp_path)
+    try:
+        store, url = server.store, f"{server.url}/api/v1/notifications"
+        mine = [
+            store.enqueue_notification("mail", json.dumps({"event_action": action}), "watchfloor/a", 1)
+            for action in ("trigger", "acknowledge", "resolve")
+        ]
+        # Neither another alert's key nor one that merely starts with this key is this key's.
+        for other in ("watchfloor/b", "watchfloor/a@webhook:0", "watchfloor/"):
+            store.enqueue_notification("mail", json.dumps({"event_action": "trigger"}), other, 1)
+        shown = httpx.get(url, params={"dedup_key": "watchfloor/a"}).json()["notifications"]
+        assert [n["id"] for n in shown] == mine[::-1]  # newest first
+        assert {n["dedup_key"] for n in shown} == {"watchfloor/a"}
+        assert [n["payload"]["event_action"] for n in shown] == ["resolve", "acknowledge", "trigger"]
+        limited = httpx.get(url, params={"dedup_key": "watchfloor/a", "limit": 2}).json()["notifications"]
+        assert [n["id"] for n in limited] == mine[:0:-1]
+        assert httpx.get(url, params={"dedup_key": "watchfloor/none"}).json() == {"notifications": []}
+        assert len(httpx.get(url).json()["notifications"]) == 6  # no key: every notification
+        for bad in ("", "k" * 201):
+            answer = httpx.get(url, params={"dedup_key": bad})
+            assert answer.status_code == 400, bad
+            assert answer.json()["errors"][0]["field"] == "dedup_key"
+        assert httpx.get(url, params={"dedup_key": "k" * 200}).status_code == 200
+    finally:
+        server.stop()

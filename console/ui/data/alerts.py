@@ -27,6 +27,11 @@ SILENCE_DURATIONS = {
     "1 hour": timedelta(hours=1), "2 hours": timedelta(hours=2), "4 hours": timedelta(hours=4),
     "12 hours": timedelta(hours=12), "1 day": timedelta(days=1), "1 week": timedelta(weeks=1),
 }  # fmt: skip
+# The board's "page delivery" column and the delivery table need every alert's newest notification:
+# one bounded read serves them all (not a read per row). An incident's timeline reads its own keys
+# exactly instead, so its pages still show after a noisy hour pushed them out of this read.
+NOTIFICATIONS = 500
+INCIDENT_NOTIFICATIONS = 1000  # the API's most, per key: an alert's every page, however long it ran
 # amtool's matcher syntax, one a line: name=value, name!=value, name=~regex, name!~regex.
 _MATCHER = re.compile(r'\s*([A-Za-z_][A-Za-z0-9_.\-]*)\s*(=~|!~|!=|=)\s*"?(.*?)"?\s*')
 
@@ -173,6 +178,14 @@ def notification_rows(
             }
         )
     return rows
+
+
+def notification_keys(alert: Mapping[str, Any], config: Mapping[str, Any] | None) -> list[str]:
+    """The dedup keys of an alert's notifications: its PagerDuty key, then each webhook receiver's,
+    ``<key>@webhook:<n>`` for the n-th of the config's ``webhook_urls`` (``alerting.webhooks``)."""
+    key = str(alert.get("dedup_key"))
+    receivers = len((config or {}).get("webhook_urls") or [])
+    return [key, *(f"{key}@webhook:{n}" for n in range(receivers))]
 
 
 def own_notifications(

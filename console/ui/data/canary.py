@@ -247,6 +247,23 @@ def form_label(field: str) -> str:
     return field
 
 
+DEFAULT_THRESHOLDS = (75.0, 50.0)  # Kayenta's customary pass/marginal, for a config that names none
+
+
+def config_thresholds(config: Mapping[str, Any] | None) -> tuple[float, float]:
+    """(pass, marginal) from the config's ``classifier.scoreThresholds``; 75/50 for one it lacks
+    or (never from a config the server checked) one outside the form's 0 to 100."""
+    classifier = (config or {}).get("classifier")
+    found = classifier.get("scoreThresholds") if isinstance(classifier, Mapping) else None
+
+    def score(name: str, default: float) -> float:
+        value = found.get(name) if isinstance(found, Mapping) else None
+        ok = isinstance(value, int | float) and not isinstance(value, bool) and 0 <= value <= 100
+        return float(value) if ok and value is not None else default
+
+    return score("pass", DEFAULT_THRESHOLDS[0]), score("marginal", DEFAULT_THRESHOLDS[1])
+
+
 def scope_names(config: Mapping[str, Any]) -> list[str]:
     """Every ``scopeName`` the config's metrics use: the request needs a scope for each."""
     names = dict.fromkeys(str(m.get("scopeName") or "default") for m in config.get("metrics", []))

@@ -14,6 +14,8 @@ import pandas as pd
 import streamlit as st
 
 from console.ui.data.alerts import (
+    INCIDENT_NOTIFICATIONS,
+    NOTIFICATIONS,
     SILENCE_DURATIONS,
     STATE_COLOURS,
     STATES,
@@ -23,6 +25,7 @@ from console.ui.data.alerts import (
     matcher_line,
     matcher_text,
     name_of,
+    notification_keys,
     notification_rows,
     parse_matchers,
     silence_rows,
@@ -38,7 +41,6 @@ from console.ui.session import ApiError, ServerUnreachable, now_ms, write
 controls = start(ALERTS)
 state = controls.state
 _DONE = "alerts.done"
-NOTIFICATIONS = 500  # the newest notifications read: enough for every open incident's pages
 _TIME = st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm:ss")
 COLUMNS: dict[str, Any] = dict.fromkeys(("since", "created", "next attempt", "sent", "time"), _TIME)
 st.radio("Show", list(STATES), key=state.key("state"), horizontal=True)
@@ -111,9 +113,13 @@ def delivery() -> None:
 @st.fragment(run_every=controls.refresh_s)
 def incident(fingerprint: str) -> None:
     alert = fetch("alert", fingerprint)
-    notes = fetch("notifications", limit=NOTIFICATIONS)
     if alert is None:
         return
+    # Its own keys read exactly (PagerDuty's, each webhook's; the config says how many webhooks).
+    notes: list[dict[str, Any]] = []
+    for key in notification_keys(alert, fetch("config")):
+        answer = fetch("notifications", dedup_key=key, limit=INCIDENT_NOTIFICATIONS)
+        notes.extend((answer or {}).get("notifications", []))
     st.subheader(f"Incident: {plain(title_of(alert))} ({alert['state']}, {plain(alert['severity'])})")
     for page, label, fields in links(alert):
         jump(controls, page, label, **fields)
@@ -122,7 +128,7 @@ def incident(fingerprint: str) -> None:
     right.dataframe(
         pd.DataFrame(sorted(alert["annotations"].items()), columns=["annotation", "value"]), hide_index=True
     )
-    rows = timeline_rows(alert, (notes or {}).get("notifications", []))
+    rows = timeline_rows(alert, notes)
     st.dataframe(pd.DataFrame(rows), hide_index=True, column_config=COLUMNS, key="alerts.timeline")
     now = datetime.fromtimestamp(now_ms(controls.refresh_s) / 1000, tz=UTC)
     st.plotly_chart(timeline_figure(rows, now), theme="streamlit", key="alerts.timeline.chart")

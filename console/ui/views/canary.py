@@ -17,6 +17,7 @@ from console.ui.data.canary import (
     VERDICT_COLOURS,
     analysis_rows,
     comparison,
+    config_thresholds,
     form_label,
     group_rows,
     judgement_rows,
@@ -95,13 +96,17 @@ def start_form() -> None:
         )
         return
     by_id = {c["id"]: c for c in configs}
+    # Outside the form: choosing a config must rerun the page so the thresholds follow it.
+    config_id = st.selectbox(
+        "Canary config",
+        list(by_id),
+        format_func=lambda i: f"{by_id[i]['name']} ({i})",
+        key="canary.f.config",
+    )
+    # The config list leaves out the classifier: its thresholds come with the whole config.
+    config = fetch("canary_config", config_id) if config_id is not None else None
+    pass_default, marginal_default = config_thresholds(config)
     with st.form("canary.start"):
-        config_id = st.selectbox(
-            "Canary config",
-            list(by_id),
-            format_func=lambda i: f"{by_id[i]['name']} ({i})",
-            key="canary.f.config",
-        )
         left, right = st.columns(2)
         baseline = left.text_input("Baseline cluster", placeholder="drm-v1", key="canary.f.baseline")
         canary = right.text_input("Canary cluster", placeholder="drm-v2-canary", key="canary.f.canary")
@@ -119,8 +124,13 @@ def start_form() -> None:
             "Start", help="blank: now; now-30m, an ISO time or epoch ms", key="canary.f.start"
         )
         step = c[1].number_input("Step (s)", 0.0, value=0.0, help="0: the server's step", key="canary.f.step")
-        pass_score = c[2].number_input("Pass threshold", 0.0, 100.0, 75.0, key="canary.f.pass")
-        marginal = c[3].number_input("Marginal threshold", 0.0, 100.0, 50.0, key="canary.f.marginal")
+        # Keyed per config: another config's thresholds start from its own values, not the last ones.
+        pass_score = c[2].number_input(
+            "Pass threshold", 0.0, 100.0, pass_default, key=f"canary.f.pass.{config_id}"
+        )
+        marginal = c[3].number_input(
+            "Marginal threshold", 0.0, 100.0, marginal_default, key=f"canary.f.marginal.{config_id}"
+        )
         user = st.text_input("Started by", key="canary.f.user")
         submitted = st.form_submit_button("Start analysis", key="canary.f.submit", type="primary")
     if not submitted or config_id is None:
@@ -131,8 +141,7 @@ def start_form() -> None:
         st.error("The start time cannot be read.", icon=":material/error:")
         st.text(f"Start: {error.reason}")
         return
-    config = fetch("canary_config", config_id)
-    if config is None:
+    if config is None:  # unreadable (the reason is shown): its scope names are unknown
         return
     request = start_request(
         scope_names(config), baseline=baseline, canary=canary, start_ms=start_ms, lifetime_min=lifetime,

@@ -17,10 +17,12 @@ import pytest
 
 from alerting.model import fingerprint
 from console.ui.data.alerts import (
+    NOTIFICATIONS,
     alert_rows,
     by_importance,
     links,
     matcher_text,
+    notification_keys,
     parse_matchers,
     timeline_figure,
     timeline_rows,
@@ -206,8 +208,10 @@ def test_the_incident_timeline_and_delivery_show_the_apis_history_and_pages(worl
     assert not page.exception
     detail = _api(world, f"alerts/{alert}")
     sent = _api(world, "notifications", limit=500)["notifications"]
+    own = _api(world, "notifications", dedup_key=key)["notifications"]
+    assert {n["id"] for n in own} == {trigger, retry}
     timeline = _frame(page, "detail")
-    expected = timeline_rows(detail, sent)
+    expected = timeline_rows(detail, own)
     assert timeline.to_dict("records") == expected
     assert list(timeline["time"]) == sorted(timeline["time"])
     events = list(timeline["event"])
@@ -227,6 +231,24 @@ def test_the_incident_timeline_and_delivery_show_the_apis_history_and_pages(worl
     assert delivery.loc[trigger, "last status"] == 400 and delivery.loc[retry, "last status"] == 202
     board = _frame(page, "fingerprint").set_index("fingerprint")
     assert board.loc[alert, "page delivery"] == "trigger sent"
+
+
+def test_an_incident_s_pages_show_however_many_newer_notifications_other_alerts_have(world, raised, console):
+    """The timeline reads its alert's dedup key, not the board's newest ``NOTIFICATIONS``."""
+    alert = raised("ConsoleTestBuried", "critical")
+    key, store, now = f"watchfloor/{alert}", world.server.store, int(time.time() * 1000)
+    page_id = store.enqueue_notification("pagerduty", json.dumps({"event_action": "trigger"}), key, now)
+    for n in range(NOTIFICATIONS + 1):  # a noisy hour: the page falls out of the newest read
+        store.enqueue_notification("console-test", "{}", f"console-test/other-{n}", now)
+    newest = _api(world, "notifications", limit=NOTIFICATIONS)["notifications"]
+    assert page_id not in {n["id"] for n in newest}
+
+    page = console("views/alerts.py", alert=alert)
+    assert not page.exception
+    events = list(_frame(page, "detail")["event"])
+    assert "pagerduty trigger queued" in events
+    own = _api(world, "notifications", dedup_key=key)["notifications"]
+    assert _frame(page, "detail").to_dict("records") == timeline_rows(_api(world, f"alerts/{alert}"), own)
 
 
 def test_an_incident_links_to_its_slo_service_error_traces_and_canary(world, raised, console):
@@ -318,6 +340,10 @@ def test_rows_and_timeline_from_the_apis_shapes():
         ("acknowledged", "by carol"),
         ("pagerduty trigger sent", "2 attempt(s), last status 202"),
     ]
+    assert notification_keys(lead, {"webhook_urls": ["https://a", "https://b"]}) == [
+        "watchfloor/a", "watchfloor/a@webhook:0", "watchfloor/a@webhook:1"
+    ]  # fmt: skip
+    assert notification_keys(lead, None) == notification_keys(lead, {"webhook_urls": []}) == ["watchfloor/a"]
     figure = timeline_figure(timeline, timeline[-1]["time"])
     assert [t.name for t in figure.data] == ["pending", "firing", "events"]
     assert list(figure.data[2].y) == ["notifications", "notifications", "notifications", "acknowledged",

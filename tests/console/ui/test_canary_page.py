@@ -18,7 +18,15 @@ import pytest
 
 from canary.config import MetricQuery
 from canary.metric_source import spans_expression
-from console.ui.data.canary import comparison, form_label, metric_expression, scoped, start_request
+from console.ui.data.canary import (
+    DEFAULT_THRESHOLDS,
+    comparison,
+    config_thresholds,
+    form_label,
+    metric_expression,
+    scoped,
+    start_request,
+)
 from console.ui.session import TOKEN_ENV, reset
 from store.model import Datapoint
 from tests.support.console_seed import TOKEN
@@ -279,10 +287,65 @@ def test_spans_metrics_chart_what_the_judge_reads(statistic, operation):
     assert metric_expression({"type": "logs", "service": "drm"}) is None
 
 
+def test_the_form_takes_the_chosen_config_s_thresholds_and_the_analysis_carries_them(seeded, console):
+    classifier = {
+        "groupWeights": {"latency": 40, "errors": 60},
+        "scoreThresholds": {"pass": 80, "marginal": 60},
+    }
+    strict = {
+        **CONFIG,
+        "id": f"{CONFIG_ID}-strict",
+        "name": "console-test-canary-strict",
+        "classifier": classifier,
+    }
+    httpx.post(f"{seeded.url}/canaryConfig", json=strict, headers=AUTH).raise_for_status()
+    stored = httpx.get(f"{seeded.url}/canaryConfig/{strict['id']}").json()
+    assert stored["classifier"]["scoreThresholds"] == {"pass": 80, "marginal": 60}
+
+    page = console("views/canary.py")
+    page.selectbox(key="canary.f.config").select(strict["id"]).run()
+    assert not page.exception
+    shown = (page.number_input(key=f"canary.f.pass.{strict['id']}").value,
+             page.number_input(key=f"canary.f.marginal.{strict['id']}").value)  # fmt: skip
+    assert shown == (80.0, 60.0)
+    page.selectbox(key="canary.f.config").select(CONFIG_ID).run()  # and back: that config's own
+    assert page.number_input(key=f"canary.f.pass.{CONFIG_ID}").value == 75.0
+    page.selectbox(key="canary.f.config").select(strict["id"]).run()
+
+    page.text_input(key="canary.f.baseline").input(BASELINE)
+    page.text_input(key="canary.f.canary").input(CANARY_CLUSTER)
+    page.number_input(key="canary.f.lifetime").set_value(10.0)
+    page.text_input(key="canary.f.start").input(str(seeded.now_ms - 25 * 60_000))
+    page.button(key="canary.f.submit").click().run()
+    assert not page.exception
+    new_id = page.query_params["analysis"]
+    _wait(seeded, new_id)
+    answer = httpx.get(f"{seeded.url}/standalone_canary_analysis/{new_id}").json()
+    assert answer["canaryConfig"]["id"] == strict["id"]
+    assert answer["canaryAnalysisExecutionRequest"]["thresholds"] == {"pass": 80.0, "marginal": 60.0}
+    # Each judgement's own execution says the thresholds the judge classified its score by.
+    judged = answer["canaryAnalysisExecutionResult"]["canaryExecutionResults"]
+    assert judged
+    for made in judged:
+        execution = httpx.get(f"{seeded.url}/canary/{made['executionId']}").json()
+        assert execution["canaryExecutionRequest"]["thresholds"] == {"pass": 80.0, "marginal": 60.0}
+
+
 def test_form_pieces():
     assert form_label("executionRequest.scopes[0].controlScope").startswith("Baseline cluster (")
     assert form_label("executionRequest.thresholds.marginal").startswith("Marginal threshold")
     assert form_label("canaryConfig.metrics") == "canaryConfig.metrics"
+    assert config_thresholds({"classifier": {"scoreThresholds": {"pass": 80, "marginal": 60}}}) == (
+        80.0,
+        60.0,
+    )
+    for bare in (None, {}, {"classifier": {"groupWeights": {"a": 100}}}, {"classifier": None}):
+        assert config_thresholds(bare) == DEFAULT_THRESHOLDS == (75.0, 50.0)
+    assert config_thresholds({"classifier": {"scoreThresholds": {"pass": 90}}}) == (90.0, 50.0)
+    assert config_thresholds({"classifier": {"scoreThresholds": [80, 60]}}) == DEFAULT_THRESHOLDS
+    assert config_thresholds({"classifier": {"scoreThresholds": {"pass": "high", "marginal": 101}}}) == (
+        75.0, 50.0
+    )  # fmt: skip
     request = start_request(
         ["default"], baseline="a", canary="b", start_ms=0, lifetime_min=10, interval_min=0,
         begin_after_min=2, lookback_min=0, step_s=0, pass_score=75, marginal_score=50,
