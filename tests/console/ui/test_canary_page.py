@@ -12,6 +12,7 @@ import json
 import random
 import time
 from datetime import UTC, datetime
+from typing import Any
 
 import httpx
 import pytest
@@ -30,6 +31,7 @@ from console.ui.data.canary import (
 from console.ui.session import TOKEN_ENV, reset
 from store.model import Datapoint
 from tests.support.console_seed import TOKEN
+from tests.support.polling import eventually
 
 APP, BASELINE, CANARY_CLUSTER = "cnryapp", "cnry-v1", "cnry-v2-canary"
 CONFIG_ID = "console-test-canary"
@@ -66,12 +68,12 @@ def _iso(ms: int) -> str:
 
 def _wait(world, analysis_id: str) -> dict[str, object]:
     """The verdict once the server's runner has made every judgement (they are all due at once)."""
-    for _ in range(400):
-        verdict = httpx.get(f"{world.url}/api/v1/canary/analyses/{analysis_id}/verdict").json()
-        if verdict["verdict"] != "running":
-            return verdict
-        time.sleep(0.05)
-    raise AssertionError(f"analysis {analysis_id} still running: {verdict}")
+
+    def verdict() -> dict[str, object] | None:
+        found = httpx.get(f"{world.url}/api/v1/canary/analyses/{analysis_id}/verdict").json()
+        return None if found["verdict"] == "running" else found
+
+    return eventually(verdict, timeout_s=60, what=f"analysis {analysis_id} to finish")
 
 
 @pytest.fixture(scope="module")
@@ -129,11 +131,12 @@ def test_a_running_analysis_shows_the_judgements_made_so_far(seeded, console):
     body = {"scopes": [scope], "lifetimeDurationMins": 30, "analysisIntervalMins": 10}
     url = f"{seeded.url}/standalone_canary_analysis/{CONFIG_ID}"
     analysis_id = httpx.post(url, json=body, headers=AUTH).json()["canaryAnalysisExecutionId"]
-    for _ in range(400):
-        first = httpx.get(f"{seeded.url}/canary/{analysis_id}-1").json()
-        if first["status"] == "succeeded":
-            break
-        time.sleep(0.05)
+
+    def judged() -> dict[str, Any] | None:
+        found: dict[str, Any] = httpx.get(f"{seeded.url}/canary/{analysis_id}-1").json()
+        return found if found["status"] == "succeeded" else None
+
+    first = eventually(judged, timeout_s=60, what="the first judgement")
     page = console("views/canary.py", analysis=analysis_id)
     assert not page.exception
     assert _metrics(page) == {"Verdict": "running", "Score": "–", "Status": "RUNNING", "Judgements": "1 of 3"}
