@@ -8,6 +8,7 @@ from typing import Any
 
 import pandas as pd
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
 from console.ui.data.dependency_graph import dependency_figure, edge_rows
 from console.ui.data.trace_waterfall import (
@@ -61,6 +62,14 @@ def _close_trace() -> None:
 def show_bad_id() -> None:
     if st.session_state.get(BAD_ID):
         st.warning(plain(st.session_state[BAD_ID]), icon=":material/warning:")
+
+
+def trace_id_box(where: DeltaGenerator, label: str, field: str) -> None:
+    """A box bound to a trace-id field; a typed id that is not one is said, and not taken."""
+    where.text_input(
+        label, key=state.key(field), placeholder="32 hex digits", on_change=_check_id, args=(field,)
+    )
+    show_bad_id()
 
 
 def search_form() -> None:
@@ -218,14 +227,7 @@ def trace_view(trace_id: str) -> None:
             column_config={"open": st.column_config.LinkColumn("open", display_text="service page")},
         )
     with compare:
-        st.text_input(
-            "Compare with trace id (B)",
-            key=state.key("compare"),
-            placeholder="32 hex digits",
-            on_change=_check_id,
-            args=("compare",),
-        )
-        show_bad_id()
+        trace_id_box(st.container(), "Compare with trace id (B)", "compare")
         if state["compare"]:
             compare_view(trace_id, state["compare"])
 
@@ -281,20 +283,10 @@ if state["view"] == "graph":
     dependency_graph()
 elif state["trace"]:
     row = st.columns([4, 1], vertical_alignment="bottom")
-    row[0].text_input(
-        "Trace id", key=state.key("trace"), placeholder="32 hex digits", on_change=_check_id, args=("trace",)
-    )
-    show_bad_id()
+    trace_id_box(row[0], "Trace id", "trace")
     row[1].button("Back to the search", on_click=_close_trace, icon=":material/arrow_back:")
     trace_view(state["trace"])
 else:
     search_form()
     search_results()
-    st.text_input(
-        "Open a trace by id",
-        key=state.key("trace"),
-        placeholder="32 hex digits",
-        on_change=_check_id,
-        args=("trace",),
-    )
-    show_bad_id()
+    trace_id_box(st.container(), "Open a trace by id", "trace")
