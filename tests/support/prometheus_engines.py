@@ -1,0 +1,101 @@
+"""Real Prometheus-API engines on loopback, for tests: Debian's ``prometheus`` and ``victoria-metrics``.
+
+Each scrapes the given ``host:port`` targets every ``interval``; the context manager yields
+the engine's base URL once it answers ready, and stops it (data folder kept in ``folder``).
+VictoriaMetrics is told not to hide the newest 30 s (``-search.latencyOffset=0s``), which it
+does by default so that late samples do not change recent answers.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+from tests.support.polling import eventually
+
+PROMETHEUS = "prometheus"
+VICTORIA_METRICS = "victoria-metrics"
+
+
+def scrape_config(targets: Sequence[str], interval: str, job: str = "fleet", *, rules: bool = True) -> str:
+    """A Prometheus config scraping ``targets``; without ``rules`` (VictoriaMetrics parses strictly
+    and has no rule evaluation) the evaluation interval is left out."""
+    listed = ", ".join(f"'{t}'" for t in targets)
+    evaluation = f"  evaluation_interval: {interval}\n" if rules else ""
+    return (
+        f"global:\n  scrape_interval: {interval}\n{evaluation}"
+        f"scrape_configs:\n  - job_name: {job}\n    scrape_interval: {interval}\n"
+        f"    static_configs:\n      - targets: [{listed}]\n"
+    )
+
+
+@contextmanager
+def _running(command: list[str], folder: Path, name: str, url: str, ready_path: str) -> Iterator[str]:
+    log = (folder / f"{name}.log").open("w")
+    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=folder)
+
+    def ready() -> bool | None:
+        if process.poll() is not None:
+            raise RuntimeError(f"{name} exited: {(folder / f'{name}.log').read_text()[-2000:]}")
+        try:
+            return httpx.get(f"{url}{ready_path}", timeout=2).status_code == 200 or None
+        except httpx.HTTPError:
+            return None
+
+    try:
+        eventually(ready, timeout_s=60, what=f"{name} to be ready")
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
+
+
+@contextmanager
+def running_prometheus(
+    folder: Path, targets: Sequence[str], port: int, *, interval: str = "1s", rules: str | None = None
+) -> Iterator[str]:
+    """Prometheus scraping ``targets``; ``rules`` (a rules file's YAML) is loaded when given."""
+    folder.mkdir(parents=True, exist_ok=True)
+    config = scrape_config(targets, interval)
+    if rules is not None:
+        (folder / "rules.yml").write_text(rules)
+        config += f"rule_files:\n  - {folder / 'rules.yml'}\n"
+    (folder / "prometheus.yml").write_text(config)
+    command = [
+        PROMETHEUS,
+        f"--config.file={folder / 'prometheus.yml'}",
+        f"--storage.tsdb.path={folder / 'data'}",
+        f"--web.listen-address=127.0.0.1:{port}",
+        "--log.level=warn",
+    ]
+    with _running(command, folder, "prometheus", f"http://127.0.0.1:{port}", "/-/ready") as url:
+        yield url
+
+
+@contextmanager
+def running_victoria_metrics(
+    folder: Path, targets: Sequence[str], port: int, *, interval: str = "1s"
+) -> Iterator[str]:
+    """Single-node VictoriaMetrics scraping ``targets`` itself (``-promscrape.config``)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "scrape.yml").write_text(scrape_config(targets, interval, rules=False))
+    command = [
+        VICTORIA_METRICS,
+        f"-httpListenAddr=127.0.0.1:{port}",
+        f"-storageDataPath={folder / 'data'}",
+        f"-promscrape.config={folder / 'scrape.yml'}",
+        "-search.latencyOffset=0s",
+        "-retentionPeriod=1d",
+        "-loggerLevel=WARN",
+    ]
+    with _running(command, folder, "victoria-metrics", f"http://127.0.0.1:{port}", "/health") as url:
+        yield url
