@@ -18,6 +18,7 @@ from console.ui.page_state import PageState, open_page
 from console.ui.pages import OVERVIEW, PageSpec, link_params
 from console.ui.safe import plain
 from console.ui.session import ApiError, ServerUnreachable, read
+from console.ui.url_state import COMMON, Schema, link
 
 _CARRIED = ("from", "to", "refresh")
 _CLICKED = "wf.row_clicked"
@@ -93,10 +94,5 @@ def jump(controls: Controls, page: PageSpec, label: str, *, icon: str | None = N
 
 def url_of(controls: Controls, page: PageSpec, **state: Any) -> str:
     """A relative URL of ``page`` with ``state`` (for link columns in tables)."""
-    from urllib.parse import quote, urlencode
-
-    params = link_params(page, **link_state(controls, **state))
-    pairs = [(k, v) for k, vs in params.items() for v in ([vs] if isinstance(vs, str) else vs)]
-    query = urlencode(pairs, quote_via=quote, safe="/:")
-    path = "/" if page is OVERVIEW else f"/{page.url_path}"  # Streamlit serves the default page at /
-    return path + (f"?{query}" if query else "")
+    path = "" if page is OVERVIEW else page.url_path  # Streamlit serves the default page at /
+    return link(path, link_state(controls, **state), Schema.of(page.schema, COMMON))

@@ -120,8 +120,3 @@ def _valid(schema: Schema, name: str, value: Any) -> bool:
     except ValueError:
         return False
     return True
-
-
-def as_params(values: Mapping[str, Any], schema: Schema) -> dict[str, str | list[str]]:
-    """Query parameters for ``st.page_link(..., query_params=)`` (defaults left out)."""
-    return encode(schema, {k: v for k, v in values.items() if k in {f.name for f in schema.fields}})

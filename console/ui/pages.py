@@ -14,6 +14,7 @@ from console.ui.url_state import (
     COMMON,
     Schema,
     bool_field,
+    encode,
     enum_field,
     float_field,
     int_field,
@@ -111,7 +112,4 @@ PAGES: tuple[PageSpec, ...] = (OVERVIEW, ALERTS, SERVICE, SLOS, METRICS, TRACES,
 
 def link_params(page: PageSpec, **state: Any) -> dict[str, str | list[str]]:
     """Query parameters opening ``page`` with ``state`` (its own fields and from/to/refresh)."""
-    from console.ui.url_state import encode  # local: url_state imports nothing from here
-
-    schema = Schema.of(page.schema, COMMON)
-    return encode(schema, {**schema.defaults(), **state})
+    return encode(Schema.of(page.schema, COMMON), state)

@@ -8,14 +8,11 @@ does by default so that late samples do not change recent answers.
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-import httpx
-
-from tests.support.polling import eventually
+from tests.support.binaries import running_binary
 
 PROMETHEUS = "prometheus"
 VICTORIA_METRICS = "victoria-metrics"
@@ -31,32 +28,6 @@ def scrape_config(targets: Sequence[str], interval: str, job: str = "fleet", *, 
         f"scrape_configs:\n  - job_name: {job}\n    scrape_interval: {interval}\n"
         f"    static_configs:\n      - targets: [{listed}]\n"
     )
-
-
-@contextmanager
-def _running(command: list[str], folder: Path, name: str, url: str, ready_path: str) -> Iterator[str]:
-    log = (folder / f"{name}.log").open("w")
-    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=folder)
-
-    def ready() -> bool | None:
-        if process.poll() is not None:
-            raise RuntimeError(f"{name} exited: {(folder / f'{name}.log').read_text()[-2000:]}")
-        try:
-            return httpx.get(f"{url}{ready_path}", timeout=2).status_code == 200 or None
-        except httpx.HTTPError:
-            return None
-
-    try:
-        eventually(ready, timeout_s=60, what=f"{name} to be ready")
-        yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
 
 
 @contextmanager
@@ -77,7 +48,7 @@ def running_prometheus(
         f"--web.listen-address=127.0.0.1:{port}",
         "--log.level=warn",
     ]
-    with _running(command, folder, "prometheus", f"http://127.0.0.1:{port}", "/-/ready") as url:
+    with running_binary(command, folder, "prometheus", f"http://127.0.0.1:{port}", "/-/ready") as url:
         yield url
 
 
@@ -97,5 +68,5 @@ def running_victoria_metrics(
         "-retentionPeriod=1d",
         "-loggerLevel=WARN",
     ]
-    with _running(command, folder, "victoria-metrics", f"http://127.0.0.1:{port}", "/health") as url:
+    with running_binary(command, folder, "victoria-metrics", f"http://127.0.0.1:{port}", "/health") as url:
         yield url

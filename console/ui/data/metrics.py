@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from console.ui.charts import series_values
+from stacklang.tokens import escape
 
 # Words that build or combine queries (stacklang's words_query); any other word ends the query.
 QUERY_WORDS = frozenset(
@@ -39,7 +40,6 @@ QUERY_WORDS = frozenset(
 # The names the server gives to the graph's parameters, as the page's controls call them.
 FIELD_LABELS = {"q": "Expression", "step": "Step", "s": "From", "e": "To", "tz": "Time zone"}
 MAX_EXEMPLAR_ROWS = 300
-_ESCAPABLE = re.compile(r"\\u[0-9a-fA-F]{4}")
 _POSITION = re.compile(r"\bposition (\d+)\b")
 
 EXAMPLES = {
@@ -47,22 +47,6 @@ EXAMPLES = {
     "Slowest call per app": "name,span.duration,:eq,statistic,max,:eq,:and,(,nf.app,),:by",
     "Errors per app": "name,span.calls,:eq,status.code,error,:eq,:and,(,nf.app,),:by",
 }
-
-
-def literal(value: str) -> str:
-    """``value`` as a stack-language literal: ``,`` ``:`` brackets and edge spaces as ``\\uXXXX``."""
-    if value in ("(", ")"):
-        return f"\\u{ord(value):04x}"
-    lead = len(value) - len(value.lstrip())
-    tail = len(value.rstrip())
-    out = []
-    for n, char in enumerate(value):
-        edge = n < lead or n >= tail
-        special = char in ",:" or (char.isspace() and (edge or char != " "))
-        special = special or (char == "\\" and _ESCAPABLE.match(value, n) is not None)
-        special = special or (char == "/" and value.startswith("/*", n))
-        out.append(f"\\u{ord(char):04x}" if special else char)
-    return "".join(out)
 
 
 def _tokens(expression: str) -> list[tuple[str, int]]:
@@ -95,7 +79,7 @@ def query_part(expression: str) -> str:
 
 def add_clause(expression: str, key: str, value: str) -> str:
     """``expression`` narrowed by ``key,value,:eq`` (and-ed into its first query)."""
-    clause = f"{literal(key)},{literal(value)},:eq"
+    clause = f"{escape(key)},{escape(value)},:eq"
     if not expression.strip():
         return clause
     end = _query_end(expression)

@@ -17,34 +17,16 @@ from typing import Any
 
 import plotly.graph_objects as go
 
+from stacklang.tokens import escape
+
 SERVING = "span.kind,(,server,consumer,),:in"
 PERCENTILES = (50, 95, 99)
-_SPECIAL = {",", ":", "(", ")", "\\"}
-
-
-def atom(text: str) -> str:
-    """``text`` as one stack-language literal: characters that split or start words escaped."""
-
-    def escape(c: str) -> str:
-        return f"\\u{ord(c):04x}"
-
-    out = [escape(c) if c in _SPECIAL else c for c in text]
-    # The tokenizer trims whitespace at a token's edges; escaped, it is kept.
-    for i in range(len(text)):
-        if not text[i].isspace():
-            break
-        out[i] = escape(text[i])
-    for i in range(len(text) - 1, -1, -1):
-        if not text[i].isspace():
-            break
-        out[i] = escape(text[i])
-    return "".join(out)
 
 
 def scope(service: str, cluster: str = "") -> str:
     """The query clause of the serving spans of ``service`` (and one cluster when given)."""
-    clause = f"nf.app,{atom(service)},:eq,{SERVING},:and"
-    return clause + (f",nf.cluster,{atom(cluster)},:eq,:and" if cluster else "")
+    clause = f"nf.app,{escape(service)},:eq,{SERVING},:and"
+    return clause + (f",nf.cluster,{escape(cluster)},:eq,:and" if cluster else "")
 
 
 def queries(service: str, cluster: str = "", split: bool = False) -> dict[str, str]:

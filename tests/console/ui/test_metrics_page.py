@@ -7,7 +7,8 @@ import math
 
 import httpx
 
-from console.ui.data.metrics import add_clause, caret, legend_rows, literal, query_part
+from console.ui.data.metrics import add_clause, caret, legend_rows, query_part
+from stacklang.tokens import escape
 from tests.console.ui.support import window
 from tests.support.console_seed import SLOW_TRACE, TOKEN
 
@@ -187,7 +188,7 @@ def test_add_clause_goes_into_the_first_query():
 def test_query_part_literal_and_caret():
     assert query_part(BY_APP) == "name,span.calls,:eq"
     assert query_part("1,2,:add") == ""
-    assert literal("(") == "\\u0028" and literal(" a ") == "\\u0020a\\u0020"
+    assert escape("(") == "\\u0028" and escape(" a ") == "\\u0020a\\u0020"
     assert caret("a,b,:eq,:x", "unknown word ':x' at position 8") == "a,b,:eq,:x\n        ^"
     assert caret("a,b,\n:x", "unknown word ':x' at position 5") == ":x\n^"
     assert caret("a", "no position here") is None
