@@ -42,7 +42,6 @@ def graph_figure(
     unit: str = "",
     marks: Sequence[Mapping[str, Any]] = (),
     height: int = CHART_HEIGHT,
-    stacked: bool = False,
 ) -> go.Figure:
     """A line per series of an Atlas graph JSON answer; ``marks`` are annotations as vertical lines."""
     start, step = int(answer["start"]), int(answer["step"])
@@ -57,7 +56,6 @@ def graph_figure(
                 name=plotly_text(legend),
                 mode="lines",
                 connectgaps=False,
-                stackgroup="one" if stacked else None,
                 hovertemplate=f"%{{y:.4g}} {unit}<extra>{plotly_text(legend)}</extra>",
             )
         )

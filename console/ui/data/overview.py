@@ -16,9 +16,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from console.ui.data.slos import list_rows
+
 CRITICAL_ERROR_PCT = 5.0
 WARNING_ERROR_PCT = 1.0
 HEALTH_ORDER = ("critical", "warning", "ok", "no data")
+OVERVIEW_SLO_COLUMNS = ("SLO", "service", "state", "SLI %", "target %", "budget left %", "burn rate")
 HEALTH_COLOURS = {"critical": "#d32f2f", "warning": "#f9a825", "ok": "#2e7d32", "no data": "#757575"}
 
 
@@ -101,21 +104,8 @@ def service_rows(
 
 
 def slo_rows(slos: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """SLOs least budget first (the server's order), with the figures the SLOs page shows."""
-    return [
-        {
-            "SLO": slo["name"],
-            "service": slo.get("service") or "",
-            "state": slo["state"],
-            "SLI %": None if slo.get("sli") is None else round(slo["sli"] * 100, 3),
-            "target %": None if slo.get("target") is None else round(slo["target"] * 100, 3),
-            "budget left %": None
-            if slo.get("budget_remaining") is None
-            else round(slo["budget_remaining"] * 100, 2),
-            "burn rate": None if slo.get("current_burn_rate") is None else round(slo["current_burn_rate"], 2),
-        }
-        for slo in slos
-    ]
+    """The SLOs page's rows (least budget remaining first), cut to what the Overview has room for."""
+    return [{k: row[k] for k in OVERVIEW_SLO_COLUMNS} for row in list_rows(slos)]
 
 
 def verdict_counts(analyses: Iterable[Mapping[str, Any]]) -> dict[str, int]:

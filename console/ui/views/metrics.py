@@ -4,14 +4,13 @@ The expression and the step live in the URL."""
 
 from __future__ import annotations
 
-import html
 from typing import Any
 
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from console.ui.charts import graph_figure
+from console.ui.charts import graph_figure, plotly_text
 from console.ui.data.metrics import (
     EXAMPLES,
     MAX_EXEMPLAR_ROWS,
@@ -124,7 +123,7 @@ def _exemplar_marks(figure: go.Figure, rows: list[dict[str, Any]]) -> None:
             name="exemplars",
             marker={"symbol": "diamond", "size": 8, "color": "#f9a825"},  # apart from any line
             text=[
-                html.escape(f"{r['operation']} {r['duration ms']} ms trace {r['trace_id']}") for r in shown
+                plotly_text(f"{r['operation']} {r['duration ms']} ms trace {r['trace_id']}") for r in shown
             ],
             hovertemplate="%{text}<extra>exemplar</extra>",
         )
