@@ -23,12 +23,20 @@ from tests.support.browser import (
     screenshot,
     wait_until_drawn,
 )
+from tests.support.canary import post_canary, seed_latency
 from tests.support.console_seed import HOSTILE_MESSAGE, SLOW_TRACE, TOKEN, World, seed_world
+from tests.support.polling import eventually
 
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory) -> Any:
     world = seed_world(tmp_path_factory.mktemp("console-browser"))
+    # One judged canary for the Canary page, a clean one (a failing one would raise a sixth alert).
+    start_ms = world.now_ms - 20 * 60_000
+    seed_latency(world.server.store, start_ms, world.now_ms)
+    execution = post_canary(world.url, start_ms, world.now_ms, token=TOKEN)
+    eventually(lambda: api(world, f"/api/v1/canary/analyses/{execution}/verdict")["verdict"] != "running",
+               timeout_s=60, what="the canary judgement")  # fmt: skip
     yield world
     world.stop()
 
@@ -113,6 +121,18 @@ def _logs(page: Page, world: World) -> None:
     assert rows and {r["service"] for r in rows} == {"drm"} and {r["level"] for r in rows} == {"error"}
 
 
+def _canary(page: Page, world: World) -> None:
+    [analysis] = api(world, "/api/v1/canary/analyses")["analyses"]
+    [row] = [r for r in grid_rows(page, 0) if r.get("id") == analysis["id"]]
+    assert row["verdict"] == analysis["verdict"] == "pass"
+
+
+def _status(page: Page, world: World) -> None:
+    targets = api(world, "/api/v1/targets")["targets"]
+    up = sum(t["health"] == "up" for t in targets)
+    assert metrics_of(page)["targets up"] == f"{up} / {len(targets)}"
+
+
 def _nothing(page: Page, world: World) -> None:
     pass
 
@@ -126,8 +146,8 @@ VIEWS = {
     "metrics": ("q=name,span.calls,:eq,nf.app,drm,:eq,:and,(,nf.cluster,),:by", _metrics),
     "traces": (f"trace={SLOW_TRACE}", _traces),
     "logs": ("service=drm", _logs),
-    "canary": ("", _nothing),  # its figures: tests/console/ui/test_canary_page.py
-    "status": ("", _nothing),
+    "canary": ("", _canary),
+    "status": ("", _status),
 }
 
 

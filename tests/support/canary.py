@@ -35,14 +35,17 @@ def seed_latency(store: Any, start_ms: int, end_ms: int, *, canary_slower_s: flo
     store.write_datapoints(points)
 
 
-def post_canary(url: str, start_ms: int, end_ms: int) -> str:
+def post_canary(url: str, start_ms: int, end_ms: int, *, token: str | None = None) -> str:
     """``POST /canary`` comparing the two clusters over the window; answers the execution id."""
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
     window = {"start": iso(start_ms), "end": iso(end_ms), "step": STEP_MS // 1000}
     pair = {
         "controlScope": {"scope": "drm-v1", **window},
         "experimentScope": {"scope": "drm-v2-canary", **window},
     }
     request = {"scopes": {"default": pair}, "thresholds": {"pass": 75, "marginal": 50}}
-    answer = httpx.post(f"{url}/canary", json={"canaryConfig": CONFIG, "executionRequest": request})
+    answer = httpx.post(
+        f"{url}/canary", json={"canaryConfig": CONFIG, "executionRequest": request}, headers=headers
+    )
     assert answer.status_code == 200, answer.text
     return str(answer.json()["canaryExecutionId"])
