@@ -1,7 +1,8 @@
 """A client of the Prometheus HTTP API (``/api/v1/…``) as Prometheus, VictoriaMetrics, Thanos, Mimir serve it.
 
 The few calls a metrics backend needs: ``query_range`` and ``query`` (PromQL), ``series``,
-``labels`` and ``label/<name>/values`` (selection), ``rules`` (to find recording rules).
+``labels`` and ``label/<name>/values`` (selection), ``metadata`` (family types), ``rules``
+(to find recording rules).
 Queries go as form-encoded POSTs, which every engine accepts, so long PromQL never meets a
 URL limit. Sample values arrive as strings (``"NaN"``, ``"+Inf"`` included) and are parsed to
 floats; times are Unix seconds as the API uses them.
@@ -157,6 +158,25 @@ class PrometheusHTTP:
                 str(body.get("errorType", "error")), str(body.get("error", answer.text[:200]))
             )
         return sorted(body["data"])
+
+    def metadata(self) -> dict[str, str]:
+        """Metric family name → its declared type (``counter``, ``histogram``…); ``{}`` when none is kept."""
+        try:
+            answer = self._http.get("/api/v1/metadata")
+        except httpx.HTTPError as error:
+            raise PrometheusError(
+                "unreachable", f"{self.base_url}: {type(error).__name__}: {error}"
+            ) from None
+        if answer.status_code == 404:  # engines that keep no metadata may not serve the endpoint
+            return {}
+        body = answer.json()
+        if body.get("status") != "success":
+            raise PrometheusError(str(body.get("errorType", "error")), str(body.get("error", "")))
+        return {
+            family: str(entries[0].get("type", "unknown"))
+            for family, entries in (body.get("data") or {}).items()
+            if entries
+        }
 
     def recording_rules(self) -> dict[str, str]:
         """Recorded series name → its PromQL, for every recording rule the engine evaluates."""
