@@ -13,7 +13,10 @@ Query types:
 - ``spans``: ``{"type": "spans", "service", "operation"?, "statistic"}`` with statistic
   ``p50``, ``p90``, ``p95``, ``p99``, ``mean`` (latency, seconds) or ``errorRate``;
 - ``logs``: ``{"type": "logs", "service"?, "level"? (default error), "text"?}``: log lines
-  per second matching.
+  per second matching;
+- ``prometheus``: ``{"type": "prometheus", "q": "<PromQL>"}`` on the Prometheus metrics
+  backend, as Kayenta's Prometheus inline templates: ``${scope}`` stands for the scope's
+  value (``nf_cluster="${scope}"``) and must appear, ``${step}`` for the step as a duration.
 
 Judge settings (``judge.judgeConfigurations``): ``tolerance`` (default 0.25) and
 ``confidenceLevel`` (0.98), Kayenta's production values; ``failOnError`` (false).
@@ -34,7 +37,8 @@ __all__ = ["JUDGE_NAME", "CanaryConfig", "CanaryMetric", "ConfigError", "MetricQ
 
 JUDGE_NAME = "NetflixACAJudge-v1.0"
 SPAN_STATISTICS = ("p50", "p90", "p95", "p99", "mean", "errorRate")
-QUERY_TYPES = ("atlas", "spans", "logs")
+QUERY_TYPES = ("atlas", "spans", "logs", "prometheus")
+SCOPE_PLACEHOLDER = "${scope}"
 
 
 class ConfigError(ValueError):
@@ -132,6 +136,15 @@ def _query(reader: _Reader, raw: object, path: str) -> MetricQuery | None:
                 reader.fail(f"{path}.q", f"stack language: {exc}")
                 return None
         return None if q is None else MetricQuery("atlas", q=q)
+    if kind == "prometheus":
+        q = reader.text(raw, "q", f"{path}.", required=True)
+        if q is not None and SCOPE_PLACEHOLDER not in q:
+            # Without it both scopes would read the same series and always pass.
+            reader.fail(
+                f"{path}.q", f"PromQL must hold {SCOPE_PLACEHOLDER} where the scope's label value goes"
+            )
+            return None
+        return None if q is None else MetricQuery("prometheus", q=q)
     if kind == "spans":
         service = reader.text(raw, "service", f"{path}.", required=True)
         statistic = raw.get("statistic")

@@ -15,21 +15,26 @@ the step ending at ``start + (i + 1) * step`` (the store's convention), NaN for 
 - ``logs``: matching log lines per second; the scope is the ECS label of the scope's
   key (``labels.nf_cluster``). A scope that logged nothing at all in the window has no
   data (NaN), not a rate of 0: a misspelt cluster must not pass as "no errors".
+- ``prometheus``: PromQL on the Prometheus metrics backend, ``${scope}`` replaced by the
+  scope's value (quoted for a PromQL string) and ``${step}`` by the step; each series of the
+  answer is one result, told apart by its labels.
 """
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
-from canary.config import MetricQuery
+from canary.config import SCOPE_PLACEHOLDER, MetricQuery
 from canary.scopes import ScopeWindow
 from stacklang import Limits, StackLangError, evaluate
 from stacklang.tokens import escape
-from store.interfaces import LogReader, LogSearch, SeriesReader
+from store.backends.prometheus_series import promql_duration
+from store.interfaces import BackendError, LogReader, LogSearch, NoPromQL, PromQLReader, SeriesReader
 
 __all__ = ["FetchError", "FetchedSeries", "MetricSource", "spans_expression"]
 
@@ -76,6 +81,8 @@ class MetricSource:
         """The metric's series for ``scope``; raises :class:`FetchError` when they cannot be read."""
         if query.type == "logs":
             return [self._log_rate(query, scope)]
+        if query.type == "prometheus":
+            return self._promql(str(query.q), scope)
         expression = str(query.q) if query.type == "atlas" else spans_expression(query)
         scope_query = f"{escape(scope.key)},{escape(scope.scope)},:eq"
         scoped = f"{expression},:list,(,{scope_query},:cq,),:each"
@@ -83,10 +90,30 @@ class MetricSource:
             found = evaluate(
                 scoped, self._series, scope.start_ms, scope.end_ms, scope.step_ms, limits=self._limits
             )
-        except StackLangError as exc:
+        except (StackLangError, BackendError) as exc:
             raise FetchError(str(exc)) from None
         return [
             FetchedSeries({k: v for k, v in s.tags.items() if k != scope.key}, np.array(s.values))
+            for s in found
+        ]
+
+    def _promql(self, template: str, scope: ScopeWindow) -> list[FetchedSeries]:
+        # The value goes inside a PromQL string: escaped as one (a JSON string is a PromQL string).
+        quoted = json.dumps(scope.scope)[1:-1]
+        promql = template.replace(SCOPE_PLACEHOLDER, quoted).replace(
+            "${step}", promql_duration(scope.step_ms)
+        )
+        try:
+            if not isinstance(self._series, PromQLReader):
+                raise NoPromQL()
+            found = self._series.promql_series(promql, scope.start_ms, scope.end_ms, scope.step_ms)
+        except BackendError as exc:
+            raise FetchError(str(exc)) from None
+        label = scope.key.replace(".", "_")
+        return [
+            FetchedSeries(
+                {k: v for k, v in s.tags.items() if k not in (scope.key, label)}, np.array(s.values)
+            )
             for s in found
         ]
 

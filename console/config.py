@@ -20,6 +20,9 @@ import yaml
 from collectors.urls import redact_url
 from store.duckdb_store import Retention
 
+METRICS_BACKENDS = ("embedded", "prometheus")
+LOGS_BACKENDS = ("embedded", "elasticsearch")
+
 
 class ConfigError(ValueError):
     """A setting is missing, unknown or malformed; the message names it."""
@@ -79,6 +82,17 @@ class ServerConfig:
     pagerduty_webhook_secret: str | None = field(default=None, repr=False)
     # Alertmanager-format (version 4) webhooks for any receiver; URLs may carry credentials.
     webhook_urls: tuple[str, ...] = field(default=(), repr=False)
+    # Where each signal is read from (docs/scale-out.md). Metrics: the embedded store, or any
+    # Prometheus-HTTP-API engine (its URL may carry credentials; the token is a secret).
+    metrics_backend: str = "embedded"
+    prometheus_url: str | None = field(default=None, repr=False)
+    prometheus_bearer_token: str | None = field(default=None, repr=False)
+    prometheus_scrape_interval_ms: int | None = None  # the engine's; default: the step
+    # Logs: the embedded store, or an Elasticsearch cluster's ECS indices (the key is a secret).
+    logs_backend: str = "embedded"
+    logs_es_url: str | None = field(default=None, repr=False)
+    logs_es_index: str = "logs-*"
+    logs_es_api_key: str | None = field(default=None, repr=False)
 
     @property
     def database(self) -> Path:
@@ -108,6 +122,10 @@ class ServerConfig:
             None if self.alertmanager_url is None else redact_url(self.alertmanager_url)
         )
         shown["es_pull_url"] = None if self.es_pull_url is None else redact_url(self.es_pull_url)
+        shown["prometheus_url"] = None if self.prometheus_url is None else redact_url(self.prometheus_url)
+        shown["prometheus_bearer_token"] = "***" if self.prometheus_bearer_token else None
+        shown["logs_es_url"] = None if self.logs_es_url is None else redact_url(self.logs_es_url)
+        shown["logs_es_api_key"] = "***" if self.logs_es_api_key else None
         shown["es_pull_indices"] = list(self.es_pull_indices)
         shown["data_dir"] = str(self.data_dir)
         shown["slo_dir"] = None if self.slo_dir is None else str(self.slo_dir)
@@ -198,7 +216,13 @@ def load_config(
         settings["targets"] = _targets(values["targets"])
     if "retention" in values:
         settings["retention"] = _retention(values["retention"])
-    for secret in ("api_token", "pagerduty_routing_key", "pagerduty_webhook_secret"):
+    for secret in (
+        "api_token",
+        "pagerduty_routing_key",
+        "pagerduty_webhook_secret",
+        "prometheus_bearer_token",
+        "logs_es_api_key",
+    ):
         if settings.get(secret) == "":
             settings[secret] = None  # an empty secret would be sent (or demanded) and show as unset
     config = ServerConfig(**settings)
@@ -271,3 +295,26 @@ def _check(config: ServerConfig) -> None:
         raise ConfigError(f"pagerduty_routing_key: must be 32 characters (it has {len(key)})")
     if config.es_pull_lag_s < 0:
         raise ConfigError("es_pull_lag_s: must not be negative")
+    _check_backends(config)
+
+
+def _check_backends(config: ServerConfig) -> None:
+    """Each signal's backend is a known one, with what it needs to be reached."""
+    if config.metrics_backend not in METRICS_BACKENDS:
+        raise ConfigError(
+            f"metrics_backend: {config.metrics_backend!r} is not one of {', '.join(METRICS_BACKENDS)}"
+        )
+    if config.logs_backend not in LOGS_BACKENDS:
+        raise ConfigError(f"logs_backend: {config.logs_backend!r} is not one of {', '.join(LOGS_BACKENDS)}")
+    needed = [
+        ("prometheus_url", config.metrics_backend == "prometheus", config.prometheus_url),
+        ("logs_es_url", config.logs_backend == "elasticsearch", config.logs_es_url),
+    ]
+    for name, wanted, url in needed:
+        if wanted and not url:
+            raise ConfigError(f"{name}: required by the {name.split('_')[0]} backend chosen")
+        if url is not None and not url.startswith(("http://", "https://")):
+            raise ConfigError(f"{name}: must be an http:// or https:// URL")
+    interval = config.prometheus_scrape_interval_ms
+    if interval is not None and interval < 1_000:
+        raise ConfigError("prometheus_scrape_interval_ms: must be at least 1000")

@@ -1,9 +1,11 @@
 """Read an SLI's per-step numbers from the store with the stack language.
 
 Every metric source of type ``atlas`` is evaluated with :func:`stacklang.evaluate` over
-the range; the series it yields are summed per step (a step where all are NaN stays NaN:
-no data). Atlas normalises counters to rates per second, so with ``counter: true`` (the
-default) a rate becomes a count by multiplying by the step in seconds; with
+the range; one of type ``prometheus`` (a Sloth template, ``[{{.window}}]`` standing for the
+range) is run on the Prometheus metrics backend with the window set to the step, so a
+``rate`` is the step's mean rate. The series either yields are summed per step (a step
+where all are NaN stays NaN: no data). Atlas normalises counters to rates per second, so
+with ``counter: true`` (the default) a rate becomes a count by multiplying by the step in seconds; with
 ``counter: false`` the query's values are taken as counts per step as they are.
 
 - ratio SLIs give ``good`` and ``total`` counts (``good = total − bad`` for bad/total);
@@ -17,14 +19,17 @@ Arrays are aligned as the stack language aligns them: value ``i`` covers
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
+from slo.atlas_promql import Untranslatable, render, source_template
 from slo.budgeting import Floats
 from slo.model import SLI, MetricSource, Objective
-from stacklang import Limits, StackLangError, evaluate
-from store.interfaces import SeriesReader
+from stacklang import Limits, ResultSeries, StackLangError, evaluate
+from store.backends.prometheus_series import promql_duration
+from store.interfaces import BackendError, NoPromQL, PromQLReader, SeriesReader, SeriesValues
 
 __all__ = ["IndicatorError", "IndicatorValues", "read_indicator", "threshold_counts"]
 
@@ -52,17 +57,35 @@ class IndicatorValues:
 def _summed(source: MetricSource, reader: SeriesReader, span: tuple[int, int, int], limits: Limits) -> Floats:
     start_ms, end_ms, step_ms = span
     steps = (end_ms - start_ms) // step_ms
-    if source.type != "atlas":
-        raise IndicatorError(f"metric source type {source.type!r} needs the Prometheus backend")
-    try:
-        found = evaluate(source.query, reader, start_ms, end_ms, step_ms, limits=limits)
-    except StackLangError as exc:
-        raise IndicatorError(f"{source.query!r}: {exc}") from exc
+    found: Sequence[SeriesValues | ResultSeries]
+    if source.type == "prometheus":
+        found = _promql(source, reader, span)
+    elif source.type != "atlas":
+        raise IndicatorError(f"metric source type {source.type!r} is not served here")
+    else:
+        try:
+            found = evaluate(source.query, reader, start_ms, end_ms, step_ms, limits=limits)
+        except StackLangError as exc:
+            raise IndicatorError(f"{source.query!r}: {exc}") from exc
+        except BackendError as exc:
+            raise IndicatorError(str(exc)) from exc
     if not found:
         return np.full(steps, np.nan)
     stacked = np.vstack([series.values[:steps] for series in found])
     present = np.isfinite(stacked).any(axis=0)
     return np.where(present, np.nansum(stacked, axis=0), np.nan)
+
+
+def _promql(source: MetricSource, reader: SeriesReader, span: tuple[int, int, int]) -> list[SeriesValues]:
+    """A ``prometheus`` source's series, its window set to the step."""
+    start_ms, end_ms, step_ms = span
+    try:
+        if not isinstance(reader, PromQLReader):
+            raise NoPromQL()
+        query = render(source_template(source), promql_duration(step_ms))
+        return reader.promql_series(query, start_ms, end_ms, step_ms)
+    except (Untranslatable, BackendError) as exc:
+        raise IndicatorError(f"{source.query!r}: {exc}") from exc
 
 
 def read_indicator(

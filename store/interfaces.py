@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Literal, Protocol, runtime_checkable
 
 import numpy as np
 import numpy.typing as npt
@@ -30,6 +30,26 @@ class SeriesValues:
 # How the data inside one step is combined when the step is wider than the data's:
 # avg (the mean of what is there), sum, min or max. Atlas: sum and count use avg, max max, min min.
 Consolidation = Literal["avg", "sum", "min", "max"]
+
+
+class BackendError(Exception):
+    """An external backend (a Prometheus engine, an Elasticsearch cluster) failed or refused a read.
+
+    The message names the backend and the reason, never a credential. ``client_error`` is
+    True when the request itself was at fault (bad PromQL), False when the backend was
+    unreachable or failed.
+    """
+
+    client_error: bool = False
+
+
+class NoPromQL(BackendError):
+    """PromQL was asked of a reader whose metrics are not in a Prometheus engine."""
+
+    client_error = True
+
+    def __init__(self) -> None:
+        super().__init__("PromQL needs the Prometheus metrics backend (metrics_backend: prometheus)")
 
 
 class TooManySeries(Exception):
@@ -215,3 +235,16 @@ class LogReader(Protocol):
         self, search: LogSearch, start_ms: int, end_ms: int, step_ms: int
     ) -> dict[str, list[int]]:
         """As ``log_counts``, one list per level that has records in the range."""
+
+
+@runtime_checkable
+class PromQLReader(Protocol):
+    """A series reader that also runs PromQL (the Prometheus backend)."""
+
+    def promql_series(self, promql: str, start_ms: int, end_ms: int, step_ms: int) -> list[SeriesValues]:
+        """The expression's series over (start, end] on the store's step grid, labels as Atlas tags."""
+        ...
+
+
+class Reader(SeriesReader, SpanReader, LogReader, Protocol):
+    """Every read the server makes: the embedded store, or one backend per signal."""

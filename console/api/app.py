@@ -46,6 +46,7 @@ from console.api.alerts import alerts_router
 from console.api.annotations import annotations_router
 from console.api.atlas import atlas_router
 from console.api.auth import BearerTokenMiddleware
+from console.api.backends import build_backends, install_backend_errors
 from console.api.canary import canary_router
 from console.api.canary_alerts import canary_sample
 from console.api.exemplars import exemplar_router
@@ -96,6 +97,9 @@ class Server:
         retention = dataclasses.replace(config.retention, rollup_grace_ms=grace_ms)
         self.store = DuckDBStore(config.database, retention=retention)
         self.write_queue = WriteQueue(self.store, self.registry, capacity=config.write_queue_capacity)
+        # Reads go where each signal lives: the store, or the metrics and logs backends configured.
+        self.backends = build_backends(config, self.store)
+        self.reader = self.backends.reader
         self.scraper = Scraper(
             self._scrape_targets,
             self.write_queue,
@@ -124,7 +128,7 @@ class Server:
         self._loops.append(self.outbox.run)
         self.canary = self._build_canary_service()
         self.silences = SilenceBook(self.store, clock)
-        self.rule_book = RuleBook(self.store, self.store, config.step_ms, config.alert_rules_file)
+        self.rule_book = RuleBook(self.store, self.reader, config.step_ms, config.alert_rules_file)
         self.alerts = AlertEngine(
             [SLOBurnRule(self.slos), *self.rule_book.rules()],
             self.store,
@@ -154,7 +158,7 @@ class Server:
         return SLOService(
             registry,
             SLOEngine(
-                self.store,
+                self.reader,
                 base_step_ms=self.config.step_ms,
                 clock=self.clock,
                 minute_retention_ms=self.config.retention.metrics_1m_ms,
@@ -166,7 +170,7 @@ class Server:
         config = self.config
         limits = Limits(max_series=config.graph_max_series, max_points=config.graph_max_points)
         runner = CanaryRunner(
-            self.store, MetricSource(self.store, self.store, limits=limits), clock=self.clock
+            self.store, MetricSource(self.reader, self.reader, limits=limits), clock=self.clock
         )
         # A window is judged once its last step can have arrived: one scrape after the step
         # closes, and span-derived points one step later still.
@@ -289,12 +293,14 @@ class Server:
             self.outbox.close()
             if self.alertmanager is not None:
                 self.alertmanager.close()
+            self.backends.close()
             self.store.close()
             _log.info("stopped: everything acknowledged is committed")
 
     def _build_app(self) -> FastAPI:
         app = FastAPI(title="Watchfloor", version="0.1.0", lifespan=self._lifespan)
         install_error_handlers(app)
+        install_backend_errors(app)
         registry = self.registry
 
         @app.get("/healthz", tags=["self"])
@@ -319,9 +325,9 @@ class Server:
             views = [h.view() for h in self.scraper.health.values()]
             return {"targets": [{**view, "url": redact_url(view["url"])} for view in views]}
 
-        app.include_router(read_router(self.store, self.config.step_ms, self.clock))
+        app.include_router(read_router(self.reader, self.config.step_ms, self.clock))
         app.include_router(trace_router(self.store, self.clock))
-        app.include_router(exemplar_router(self.store, self.config.step_ms, self.clock))
+        app.include_router(exemplar_router(self.reader, self.config.step_ms, self.clock))
         app.include_router(jaeger_v3_router(self.store))
         app.include_router(slo_router(self.slos))
         app.include_router(canary_router(self.canary))
@@ -336,7 +342,7 @@ class Server:
         limits = Limits(max_series=self.config.graph_max_series, max_points=self.config.graph_max_points)
         app.include_router(red_router(RedReader(self.store, self.config.step_ms, limits), self.clock))
         app.include_router(
-            atlas_router(self.store, self.write_queue, self.config.step_ms, limits, self.clock)
+            atlas_router(self.reader, self.write_queue, self.config.step_ms, limits, self.clock)
         )
         receiver = OtlpReceiver(
             self.write_queue,

@@ -25,7 +25,7 @@ from console.api.atlas_publish import PublishBodyError, read_publish
 from sample_services.errors import ServiceError
 from stacklang import Limits, StackLangError, evaluate, parse_query
 from stacklang.timeparse import TimeError, parse_duration, parse_range, zone
-from store.duckdb_store import DuckDBStore
+from store.interfaces import SeriesReader
 
 DEFAULT_MAX_ROWS = 1_440
 MAX_TAG_RESULTS = 10_000
@@ -42,7 +42,7 @@ def _graph_step(step: str | None, store_step_ms: int, start_ms: int, end_ms: int
 
 
 def atlas_router(
-    store: DuckDBStore,
+    store: SeriesReader,
     write_queue: WriteQueue,
     step_ms: int,
     limits: Limits,

@@ -24,8 +24,7 @@ from fastapi import APIRouter, Query
 
 from console.api.reads import parse_range_ms, parse_series_query
 from sample_services.errors import ServiceError
-from store.duckdb_store import DuckDBStore
-from store.interfaces import Exemplar, SpanFilter, TooManySeries
+from store.interfaces import Exemplar, Reader, SpanFilter, TooManySeries
 from store.tag_query import TagQuery
 from tracing.exemplars import series_exemplars
 
@@ -54,9 +53,7 @@ def _query(text: str | None) -> TagQuery:
     return parse_series_query(text)
 
 
-def exemplar_router(
-    store: DuckDBStore, default_step_ms: int, clock: Callable[[], float] = time.time
-) -> APIRouter:
+def exemplar_router(store: Reader, default_step_ms: int, clock: Callable[[], float] = time.time) -> APIRouter:
     """``GET /api/v1/exemplars`` over ``store``; ranges default to the hour before ``clock``'s now."""
     router = APIRouter(prefix="/api/v1", tags=["read"])
 

@@ -14,8 +14,7 @@ from fastapi import APIRouter, Depends, Query
 from sample_services.errors import ServiceError
 from stacklang import StackLangError, parse_query
 from stacklang.timeparse import TimeError, parse_duration
-from store.duckdb_store import DuckDBStore
-from store.interfaces import LogSearch, SpanSearch, TooManySeries
+from store.interfaces import LogSearch, Reader, SpanSearch, TooManySeries
 from store.model import LogRecord, Span
 from store.tag_query import QuerySyntaxError, TagQuery, parse_simple
 from tracing.search import MAX_DURATION_NS, STATUS_CODES, TRACE_ID
@@ -174,9 +173,7 @@ def log_json(record: LogRecord) -> dict[str, Any]:
     }
 
 
-def read_router(
-    store: DuckDBStore, default_step_ms: int, clock: Callable[[], float] = time.time
-) -> APIRouter:
+def read_router(store: Reader, default_step_ms: int, clock: Callable[[], float] = time.time) -> APIRouter:
     router = APIRouter(prefix="/api/v1", tags=["read"])
 
     @router.get("/series")

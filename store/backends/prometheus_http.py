@@ -22,17 +22,21 @@ from typing import Any
 
 import httpx
 
+from store.interfaces import BackendError
+
 __all__ = ["InstantSample", "PrometheusError", "PrometheusHTTP", "RangeSeries", "Result"]
 
 
-class PrometheusError(Exception):
+class PrometheusError(BackendError):
     """The engine refused or failed a call (``error_type`` as the API names it), or did not answer."""
 
     def __init__(self, error_type: str, message: str, status: int | None = None) -> None:
-        super().__init__(f"{error_type}: {message}")
+        super().__init__(f"Prometheus {error_type}: {message}")
         self.error_type = error_type
         self.message = message
         self.status = status
+        # Bad PromQL: 400 bad_data (Prometheus), 422 (VictoriaMetrics).
+        self.client_error = status in (400, 422)
 
 
 @dataclass(frozen=True)
@@ -197,6 +201,40 @@ class PrometheusHTTP:
             for rule in group.get("rules", [])
             if rule.get("type") == "recording"
         }
+
+    def recording_rule_labels(self) -> list[tuple[str, dict[str, str], str]]:
+        """``(name, labels, query)`` of every recording rule, in the engine's order; ``[]`` without rules.
+
+        Unlike :meth:`recording_rules`, rules recording the same name with other labels (one per
+        SLO in Sloth's layout) are all kept. ``query`` is the engine's own printing of the PromQL.
+        """
+        try:
+            answer = self._http.get("/api/v1/rules", params={"type": "record"})
+        except httpx.HTTPError as error:
+            raise PrometheusError(
+                "unreachable", f"{self.base_url}: {type(error).__name__}: {error}"
+            ) from None
+        if answer.status_code == 404:  # an engine without a rule evaluator (VictoriaMetrics alone)
+            return []
+        try:
+            body = answer.json()
+        except ValueError:
+            raise PrometheusError(
+                "bad_response", f"HTTP {answer.status_code}: {answer.text[:200]}", answer.status_code
+            ) from None
+        if not isinstance(body, dict) or body.get("status") != "success":
+            kind = str(body.get("errorType", "error")) if isinstance(body, dict) else "bad_response"
+            raise PrometheusError(kind, answer.text[:200], answer.status_code)
+        return [
+            (
+                str(rule["name"]),
+                {str(k): str(v) for k, v in (rule.get("labels") or {}).items()},
+                str(rule["query"]),
+            )
+            for group in (body.get("data") or {}).get("groups", [])
+            for rule in group.get("rules", [])
+            if rule.get("type") == "recording"
+        ]
 
 
 def _time(seconds: float) -> str:

@@ -8,7 +8,7 @@ does by default so that late samples do not change recent answers.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -18,21 +18,31 @@ PROMETHEUS = "prometheus"
 VICTORIA_METRICS = "victoria-metrics"
 
 
-def scrape_config(targets: Sequence[str], interval: str, job: str = "fleet", *, rules: bool = True) -> str:
+Target = str | tuple[str, Mapping[str, str]]  # host:port, or host:port with target labels
+
+
+def scrape_config(targets: Sequence[Target], interval: str, job: str = "fleet", *, rules: bool = True) -> str:
     """A Prometheus config scraping ``targets``; without ``rules`` (VictoriaMetrics parses strictly
-    and has no rule evaluation) the evaluation interval is left out."""
-    listed = ", ".join(f"'{t}'" for t in targets)
+    and has no rule evaluation) the evaluation interval is left out. A target given with labels
+    gets them as target labels (``nf_app``…), as a real deployment's relabelling would."""
     evaluation = f"  evaluation_interval: {interval}\n" if rules else ""
+    entries = []
+    for target in targets:
+        address, labels = (target, {}) if isinstance(target, str) else target
+        entry = f"      - targets: ['{address}']\n"
+        if labels:
+            entry += "        labels: {" + ", ".join(f"{k}: '{v}'" for k, v in labels.items()) + "}\n"
+        entries.append(entry)
     return (
         f"global:\n  scrape_interval: {interval}\n{evaluation}"
         f"scrape_configs:\n  - job_name: {job}\n    scrape_interval: {interval}\n"
-        f"    static_configs:\n      - targets: [{listed}]\n"
+        "    static_configs:\n" + "".join(entries)
     )
 
 
 @contextmanager
 def running_prometheus(
-    folder: Path, targets: Sequence[str], port: int, *, interval: str = "1s", rules: str | None = None
+    folder: Path, targets: Sequence[Target], port: int, *, interval: str = "1s", rules: str | None = None
 ) -> Iterator[str]:
     """Prometheus scraping ``targets``; ``rules`` (a rules file's YAML) is loaded when given."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -54,7 +64,7 @@ def running_prometheus(
 
 @contextmanager
 def running_victoria_metrics(
-    folder: Path, targets: Sequence[str], port: int, *, interval: str = "1s"
+    folder: Path, targets: Sequence[Target], port: int, *, interval: str = "1s"
 ) -> Iterator[str]:
     """Single-node VictoriaMetrics scraping ``targets`` itself (``-promscrape.config``)."""
     folder.mkdir(parents=True, exist_ok=True)
