@@ -87,6 +87,13 @@ def with_field(path: str, value: Any) -> dict[str, Any]:
         ("metrics.0.query.type", "graphite", "metrics[0].query.type", "expected one of"),
         ("metrics.0.query.q", "name,x,:eq,:summ", "metrics[0].query.q", "stack language"),
         ("metrics.1.query.statistic", "p42", "metrics[1].query.statistic", "expected one of"),
+        (
+            "metrics.0.query",
+            {"type": "prometheus", "q": "sum(rate(http_server_requests_total[1m]))"},
+            "metrics[0].query.q",
+            "must hold ${scope}",
+        ),
+        ("metrics.0.query", {"type": "prometheus"}, "metrics[0].query.q", "missing"),
         ("metrics.0.groups", [], "metrics[0].groups", "non-empty list"),
         ("metrics.2.name", "license errors", "metrics[2].name", "also named"),
         ("judge.name", "OtherJudge", "judge.name", "only NetflixACAJudge-v1.0"),

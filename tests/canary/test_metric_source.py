@@ -192,3 +192,10 @@ def test_series_with_the_same_tags_pair_by_their_place_on_the_stack(store):
         config, {"default": ScopePair(_scope("c1", 1), _scope("c2", 1))}, MetricSource(store, store)
     )
     assert sorted((p.control[0], p.experiment[0]) for p in pairs) == [(2.0, 20.0), (3.0, 30.0)]
+
+
+def test_a_prometheus_query_without_the_prometheus_backend_is_a_fetch_error_saying_so(store):
+    source = MetricSource(store, store)
+    query = MetricQuery("prometheus", q='sum(rate(requests_total{nf_cluster="${scope}"}[${step}]))')
+    with pytest.raises(FetchError, match="Prometheus metrics backend"):
+        source.fetch(query, _scope("drm-v1"))
