@@ -20,9 +20,9 @@ between two scrapes over the steps the interval covers, so per-step counts add u
 counter's increase exactly. Prometheus's ``rate`` sees only the samples inside a window and
 extrapolates to the window's edges (by at most half a scrape interval), so one step's value
 is off by up to one scrape's worth of increase either way, while sums over many steps agree
-to within about one scrape interval's share. VictoriaMetrics' ``rate`` also counts from the
-last sample before the window, so its per-step increases add up exactly but land in the step
-of the scrape that saw them, up to a scrape interval later than the normaliser puts them.
+to within about one scrape interval's share. VictoriaMetrics' ``rate`` counts from the last
+sample before the window, without extrapolation, and each increase lands in the step of the
+scrape that saw it. docs/scale-out.md has the figures measured on the sample fleet.
 """
 
 from __future__ import annotations

@@ -211,6 +211,7 @@ def test_the_slo_counts_the_same_events_on_every_backend(system):
         assert answer.status_code == 201, answer.text
     found = {name: _events(server, SLO_NAME) for name, server in servers.items()}
     shown = f"counted by the instances: {(total, bad)}; by the SLO: {found}"
+    print(shown)  # the figures docs/scale-out.md quotes
     # Two instances for a minute, a fifth of the canary's requests failing.
     assert total > 500 and 0.05 < bad / total < 0.15, shown
     for backend, (seen_total, seen_bad) in found.items():
