@@ -22,6 +22,7 @@ BENCHMARKS: dict[str, tuple[str, list[str]]] = {
     "bulk": ("bench.bench_bulk", ["--requests", "12"]),
     "stacklang": ("bench.bench_stacklang", ["--steps", "240"]),
     "slo": ("bench.bench_slo", ["--slos", "20", "--days", "3"]),
+    "slo-backends": ("bench.bench_slo_backends", ["--slos", "20", "--days", "3", "--repeats", "1"]),
     "canary": ("bench.bench_canary", ["--metrics", "20", "--repeats", "2"]),
     "alerting": ("bench.bench_alerting", ["--warmup-hours", "16", "--phase-step", "30", "--ticks", "20"]),
     "tracing": (

@@ -140,16 +140,22 @@ def backfill(openmetrics_path: Path, tsdb_dir: Path) -> float:
 
 
 @contextmanager
-def running_prometheus(tsdb_dir: Path, *, ready_timeout_s: float = 120.0) -> Iterator[str]:
+def running_prometheus(
+    tsdb_dir: Path, *, ready_timeout_s: float = 120.0, rules: str | None = None
+) -> Iterator[str]:
     """Run Prometheus on ``tsdb_dir`` on a free loopback port; yields its base URL.
 
     Blocks must be in ``tsdb_dir`` before this starts: Prometheus loads blocks on start
-    only. It is stopped with SIGTERM (SIGKILL after 30 s) on leaving the block.
+    only. ``rules`` (a rules file's YAML) are evaluated every 30 s from the start on, at the
+    wall clock's time. It is stopped with SIGTERM (SIGKILL after 30 s) on leaving the block.
     """
     port = free_port()
     with tempfile.TemporaryDirectory(prefix="prometheus-") as scratch:
         config = Path(scratch) / "prometheus.yml"
         config.write_text("scrape_configs: []\n")
+        if rules is not None:
+            (Path(scratch) / "rules.yml").write_text(rules)
+            config.write_text(f"global: {{evaluation_interval: 30s}}\nrule_files: [{scratch}/rules.yml]\n")
         log_path = Path(scratch) / "prometheus.log"
         with log_path.open("wb") as log:
             process = subprocess.Popen(

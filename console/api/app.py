@@ -98,7 +98,7 @@ class Server:
         self.store = DuckDBStore(config.database, retention=retention)
         self.write_queue = WriteQueue(self.store, self.registry, capacity=config.write_queue_capacity)
         # Reads go where each signal lives: the store, or the metrics and logs backends configured.
-        self.backends = build_backends(config, self.store)
+        self.backends = build_backends(config, self.store, clock)
         self.reader = self.backends.reader
         self.scraper = Scraper(
             self._scrape_targets,
@@ -161,9 +161,20 @@ class Server:
                 self.reader,
                 base_step_ms=self.config.step_ms,
                 clock=self.clock,
-                minute_retention_ms=self.config.retention.metrics_1m_ms,
+                minute_retention_ms=self._minute_retention_ms(),
             ),
+            recorded=self.backends.recorded,
         )
+
+    def _minute_retention_ms(self) -> int:
+        """How far back the SLO engine reads 1-minute steps before it budgets from hourly ones.
+
+        A Prometheus engine answers at most 11,000 points a series per query; the reader splits
+        longer reads, but a week of minutes keeps a 30-day SLO to a few queries.
+        """
+        if self.config.metrics_backend == "prometheus":
+            return min(self.config.retention.metrics_1m_ms, 7 * 86_400_000)
+        return self.config.retention.metrics_1m_ms
 
     def _build_canary_service(self) -> CanaryService:
         """Canary analyses over the store, run in the background and kept in it."""

@@ -13,6 +13,7 @@ the backend refuses as malformed (PromQL on a server without the Prometheus back
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -21,6 +22,7 @@ from fastapi.responses import JSONResponse
 
 from console.config import ServerConfig
 from sample_services.errors import error_response
+from slo.recorded_status import RecordedRules
 from store.backends.prometheus_http import PrometheusHTTP
 from store.backends.prometheus_series import PrometheusSeriesReader
 from store.backends.signals import SignalReaders
@@ -38,16 +40,21 @@ class Backends:
 
     reader: Reader
     closers: list[Callable[[], None]] = field(default_factory=list)
+    # The SLOs' exported recording rules, read from the metrics engine when it evaluates them.
+    recorded: RecordedRules | None = None
 
     def close(self) -> None:
         for close in self.closers:
             close()
 
 
-def build_backends(config: ServerConfig, store: DuckDBStore) -> Backends:
+def build_backends(
+    config: ServerConfig, store: DuckDBStore, clock: Callable[[], float] = time.time
+) -> Backends:
     """The configured backends around ``store``."""
     closers: list[Callable[[], None]] = []
     metrics: SeriesReader | None = None
+    recorded: RecordedRules | None = None
     if config.metrics_backend == "prometheus":
         assert config.prometheus_url is not None  # the configuration's check
         token = config.prometheus_bearer_token
@@ -56,12 +63,16 @@ def build_backends(config: ServerConfig, store: DuckDBStore) -> Backends:
         )
         closers.append(client.close)
         metrics = PrometheusSeriesReader(
-            client, base_step_ms=config.step_ms, scrape_interval_ms=config.prometheus_scrape_interval_ms
+            client,
+            base_step_ms=config.step_ms,
+            scrape_interval_ms=config.prometheus_scrape_interval_ms,
+            clock=clock,
         )
+        recorded = RecordedRules(client, clock=clock)
     logs = _log_backend(config, closers)
     if metrics is None and logs is None:
         return Backends(store)
-    return Backends(SignalReaders(store, metrics=metrics, logs=logs), closers)
+    return Backends(SignalReaders(store, metrics=metrics, logs=logs), closers, recorded)
 
 
 def _log_backend(config: ServerConfig, closers: list[Callable[[], None]]) -> LogReader | None:

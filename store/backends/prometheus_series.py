@@ -44,6 +44,8 @@ __all__ = ["PrometheusSeriesReader", "promql_duration"]
 
 # Past this many values a label is left out of a read's selector (a wider read, filtered here).
 _MAX_ALTERNATIVES = 32
+# Prometheus refuses a query_range of more than 11,000 points per series: longer reads go in pieces.
+MAX_POINTS_PER_QUERY = 10_000
 _METADATA_TTL_S = 60.0
 _DERIVED = ("name", "statistic")
 
@@ -147,10 +149,7 @@ class PrometheusSeriesReader:
         read: dict[tuple[str, frozenset[tuple[str, str]]], np.ndarray] = {}
         for (name, kind), members in groups.items():
             expression = self._expression(_selector(name, members), kind, step_ms, consolidation)
-            answer = self.client.query_range(
-                expression, (start_ms + step_ms) / 1000, (start_ms + steps * step_ms) / 1000, step_ms / 1000
-            )
-            for found in answer.series:
+            for found in self._range(expression, start_ms, step_ms, steps):
                 read[(name, _identity(found.labels))] = _on_grid(found, start_ms, step_ms, steps)
         empty = np.full(steps, np.nan)
         return [
@@ -187,13 +186,26 @@ class PrometheusSeriesReader:
         steps = max(0, math.ceil((end_ms - start_ms) / step_ms))
         if steps == 0:
             return []
-        answer = self.client.query_range(
-            promql, (start_ms + step_ms) / 1000, (start_ms + steps * step_ms) / 1000, step_ms / 1000
-        )
         return [
             SeriesValues(_tags(found.labels), start_ms, step_ms, _on_grid(found, start_ms, step_ms, steps))
-            for found in answer.series
+            for found in self._range(promql, start_ms, step_ms, steps)
         ]
+
+    def _range(self, promql: str, start_ms: int, step_ms: int, steps: int) -> list[RangeSeries]:
+        """``query_range`` at each step end, MAX_POINTS_PER_QUERY at a time; each series' pieces joined."""
+        joined: dict[frozenset[tuple[str, str]], tuple[Mapping[str, str], list[tuple[float, float]]]] = {}
+        for first in range(0, steps, MAX_POINTS_PER_QUERY):
+            last = min(steps, first + MAX_POINTS_PER_QUERY)
+            answer = self.client.query_range(
+                promql,
+                (start_ms + (first + 1) * step_ms) / 1000,
+                (start_ms + last * step_ms) / 1000,
+                step_ms / 1000,
+            )
+            for found in answer.series:
+                key = frozenset(found.labels.items())
+                joined.setdefault(key, (found.labels, []))[1].extend(found.points)
+        return [RangeSeries(labels, tuple(points)) for labels, points in joined.values()]
 
     def tag_keys(self, query: TagQuery | None = None) -> list[str]:
         if query is None:

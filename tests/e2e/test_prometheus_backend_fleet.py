@@ -23,6 +23,7 @@ import random
 import threading
 import time
 from contextlib import ExitStack
+from functools import partial
 from pathlib import Path
 
 import httpx
@@ -32,6 +33,8 @@ from canary.scopes import iso
 from sample_services.catalog import DEVICE_DRM, POPULARITY
 from sample_services.chaos import Fault
 from sample_services.fleet import write_fleet_file
+from slo.openslo import load_catalog
+from slo.prometheus_rules import export_rules
 from tests.support.fleet import start_fleet
 from tests.support.polling import eventually
 from tests.support.ports import free_port
@@ -158,7 +161,13 @@ def system(tmp_path_factory):
         stack.callback(embedded.stop)
         write_fleet_file(embedded.server.config.fleet_map, specs)
         servers = {"embedded": embedded}
-        for name, engine in (("prometheus", running_prometheus), ("victoria", running_victoria_metrics)):
+        # Prometheus evaluates the SLO's exported recording rules; VictoriaMetrics alone has no ruler.
+        rules = export_rules(load_catalog(slo_text(SLO_NAME, "atlas")).slos[0])
+        engines = (
+            ("prometheus", partial(running_prometheus, rules=rules)),
+            ("victoria", running_victoria_metrics),
+        )
+        for name, engine in engines:
             url = stack.enter_context(engine(data / name, targets, free_port()))
             server = RunningServer(
                 data / f"{name}-server",
@@ -291,3 +300,22 @@ def test_the_canary_verdict_and_classifications_are_the_same_on_every_backend(sy
         atlas_control, atlas_experiment = verdicts[engine]["stats"]["license latency (metrics)"]
         assert control["mean"] == pytest.approx(atlas_control["mean"], rel=0.05), shown
         assert experiment["mean"] == pytest.approx(atlas_experiment["mean"], rel=0.05), shown
+
+
+def test_the_slo_list_reads_prometheus_recording_rules_and_agrees_with_the_raw_data(system):
+    servers, _, _ = system
+    server = servers["prometheus"]
+    if httpx.get(f"{server.url}/api/v1/slos/{SLO_NAME}", timeout=30).status_code == 404:
+        answer = httpx.put(f"{server.url}/api/v1/slos/{SLO_NAME}", content=slo_text(SLO_NAME, "atlas"))
+        assert answer.status_code == 201, answer.text
+    slo = server.server.slos.registry.slo(SLO_NAME)
+    recorded = server.server.backends.recorded
+    assert recorded is not None and [s.name for s in recorded.recorded([slo])] == [SLO_NAME]
+    [listed] = [
+        s for s in httpx.get(f"{server.url}/api/v1/slos", timeout=60).json()["slos"] if s["name"] == SLO_NAME
+    ]
+    detail = httpx.get(f"{server.url}/api/v1/slos/{SLO_NAME}", timeout=60).json()
+    # The list's figures are the engine's recorded ratios (rates over the rule windows); the
+    # detail's are counted from the raw series: the same error ratio within the rates' edges.
+    assert listed["state"] == detail["state"] != "error", (listed, detail)
+    assert abs(listed["sli"] - detail["objectives"][0]["sli"]) < 0.02, (listed, detail)

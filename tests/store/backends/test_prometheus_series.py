@@ -18,6 +18,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, star
 
 from stacklang import evaluate
 from stacklang.parsing import parse_query
+from store.backends import prometheus_series
 from store.backends.prometheus_http import PrometheusHTTP
 from store.backends.prometheus_series import PrometheusSeriesReader, promql_duration
 from store.interfaces import TooManySeries
@@ -195,3 +196,17 @@ def test_a_query_nothing_matches_reads_nothing(reader):
     # A series that is listed but has no samples in some steps reads NaN there, not 0.
     [gauge] = reader.series(parse_query("name,drm_keys_cached,:eq"), start - 3_600_000, end, STEP_MS)
     assert math.isnan(gauge.values[0]) and gauge.values[-1] == 42.0
+
+
+def test_long_reads_go_in_pieces_the_engine_accepts(reader, monkeypatch):
+    _, reader = reader
+    start, end = _window(steps=4)
+    query = parse_query("name,drm_license_requests,:eq")
+    whole = {s.tags["outcome"]: s.values for s in reader.series(query, start, end, STEP_MS)}
+    # Prometheus refuses over 11,000 points a series; here the pieces are 3 steps long.
+    monkeypatch.setattr(prometheus_series, "MAX_POINTS_PER_QUERY", 3)
+    pieces = {s.tags["outcome"]: s.values for s in reader.series(query, start, end, STEP_MS)}
+    assert whole.keys() == pieces.keys() == {"ok", "refused"}
+    for outcome, values in whole.items():
+        assert np.array_equal(values, pieces[outcome], equal_nan=True)
+        assert np.isfinite(values).all()
