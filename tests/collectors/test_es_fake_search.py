@@ -1,12 +1,15 @@
 """The Elasticsearch fake's search and point-in-time answers, checked with the official client.
 
-The puller's tests are only as good as the fake: these pin the wire behaviour it claims
-(Elasticsearch 8): PIT snapshots, sort values and the implicit ``_shard_doc`` tiebreaker,
-``search_after``, queries, and the error answers, each with the product header.
+The puller's and the logs backend's tests are only as good as the fake: these pin the wire
+behaviour it claims (Elasticsearch 8): PIT snapshots, sort values and the implicit
+``_shard_doc`` tiebreaker, ``search_after``, queries (case-insensitive terms and phrases
+included), aggregations (``date_histogram`` offsets and bounds, ``terms``, ``filter``),
+``ignore_unavailable``/``allow_no_indices``, and the error answers, each with the product header.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -170,3 +173,211 @@ def test_faults_and_the_product_header(es_fake, client):
         "Fielddata access on the _id field is disallowed"
         in by_id.value.body["error"]["root_cause"][0]["reason"]
     )
+
+
+# --- what the logs backend needs: aggregations, case-insensitive terms, phrases, index options -------
+
+T = 1777629600000  # 2026-05-01T10:00:00Z in epoch ms, a multiple of 10 s
+
+
+def _at(ms: int) -> str:
+    seconds, millis = divmod(ms, 1000)
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{millis:03d}Z"
+
+
+def _buckets(answer: Any, name: str = "h") -> list[tuple[int, int]]:
+    return [(b["key"] - T, b["doc_count"]) for b in answer["aggregations"][name]["buckets"]]
+
+
+def _histogram(client: Elasticsearch, **options: Any) -> Any:
+    spec = {"field": "@timestamp", "fixed_interval": "10s", **options}
+    return client.search(index="logs-*", size=0, aggs={"h": {"date_histogram": spec}})
+
+
+def _fill_steps(fake) -> None:
+    for n, offset in enumerate([0, 1, 9_999, 10_000, 35_000]):
+        fake.add_document("logs-a", {"@timestamp": _at(T + offset), "log.level": "info"}, f"s{n}")
+
+
+def test_a_date_histogram_rounds_down_by_interval_and_offset(es_fake, client):
+    fake, _ = es_fake
+    _fill_steps(fake)
+
+    plain = _histogram(client)
+    shifted = _histogram(client, offset="+1ms")
+
+    assert plain["hits"]["hits"] == [] and plain["hits"]["total"] == {"value": 5, "relation": "eq"}
+    # [key, key + 10 s) with the empty buckets between the first and last filled.
+    assert _buckets(plain) == [(0, 3), (10_000, 1), (20_000, 0), (30_000, 1)]
+    first = plain["aggregations"]["h"]["buckets"][0]
+    assert first == {"key_as_string": "2026-05-01T10:00:00.000Z", "key": T, "doc_count": 3}
+    # A 1 ms offset makes the buckets (key - 1, key - 1 + 10 s] over whole milliseconds.
+    assert _buckets(shifted) == [(-9_999, 1), (1, 3), (10_001, 0), (20_001, 0), (30_001, 1)]
+    assert _buckets(_histogram(client, offset=1, min_doc_count=1)) == [(-9_999, 1), (1, 3), (30_001, 1)]
+
+
+def test_histogram_bounds_are_rounded_without_the_offset(es_fake, client):
+    fake, _ = es_fake
+    _fill_steps(fake)
+    fake.add_document("logs-a", {"@timestamp": _at(T + 30_000)}, "on-the-bound")
+
+    extended = _histogram(client, offset="+1ms", extended_bounds={"min": T - 20_000, "max": T + 50_000})
+    hard = _histogram(client, offset="+1ms", hard_bounds={"min": T, "max": _at(T + 30_000)})
+    nothing = client.search(
+        index="logs-*",
+        size=0,
+        query={"match_none": {}},
+        aggs={
+            "h": {
+                "date_histogram": {
+                    "field": "@timestamp",
+                    "fixed_interval": "10s",
+                    "extended_bounds": {"min": T, "max": T + 20_000},
+                }
+            }
+        },
+    )
+
+    assert _buckets(extended) == [
+        (-19_999, 0), (-9_999, 1), (1, 3), (10_001, 0), (20_001, 1), (30_001, 1), (40_001, 0), (50_001, 0)
+    ]  # fmt: skip
+    assert _buckets(hard) == [(1, 3), (10_001, 0), (20_001, 1)]  # keys >= min and < max
+    assert _buckets(nothing) == [(0, 0), (10_000, 0), (20_000, 0)]
+    with pytest.raises(BadRequestError) as outside:
+        _histogram(
+            client, hard_bounds={"min": T, "max": T + 10_000}, extended_bounds={"min": T, "max": T + 60_000}
+        )
+    assert (
+        "Extended bounds have to be inside hard bounds"
+        in outside.value.body["error"]["root_cause"][0]["reason"]
+    )
+
+
+def test_a_date_nanos_histogram_sees_milliseconds(es_fake, client):
+    fake, _ = es_fake
+    fake.map_date_nanos("logs-n")
+    fake.add_document("logs-n", {"@timestamp": "2026-05-01T10:00:00.000000001Z"}, "n1")
+    fake.add_document("logs-n", {"@timestamp": "2026-05-01T10:00:00.000999999Z"}, "n2")
+
+    answer = _histogram(client, offset="+1ms")
+    after = {"gt": "2026-05-01T10:00:00.000000000Z", "format": "strict_date_optional_time_nanos"}
+    exact = client.search(index="logs-n", query={"range": {"@timestamp": after}})
+
+    assert _buckets(answer) == [(-9_999, 2)]  # truncated to 10:00:00.000, so in (T - 10 s, T]
+    assert len(exact["hits"]["hits"]) == 2  # while a query sees the nanoseconds
+
+
+def test_terms_and_filter_aggregations_nest(es_fake, client):
+    fake, _ = es_fake
+    levels = ["info", "info", "warn", "error", "info", None, "warn"]
+    for n, level in enumerate(levels):
+        source: dict[str, Any] = {"@timestamp": _at(T + n * 5_000), "message": f"m{n}"}
+        if level:
+            source["log"] = {"level": level}
+        fake.add_document("logs-a", source, f"t{n}")
+    terms = {"terms": {"field": "log.level", "size": 2, "missing": ""}}
+
+    answer = client.search(
+        index="logs-*",
+        size=1,
+        aggs={
+            "levels": terms,
+            "steps": {
+                "date_histogram": {"field": "@timestamp", "fixed_interval": "10s"},
+                "aggs": {"levels": terms},
+            },
+            "late": {
+                "filter": {"range": {"@timestamp": {"gte": _at(T + 20_000)}}},
+                "aggs": {"levels": terms},
+            },
+        },
+    )
+
+    aggs = answer["aggregations"]
+    assert len(answer["hits"]["hits"]) == 1  # aggregations count every match, whatever the size
+    assert aggs["levels"] == {
+        "doc_count_error_upper_bound": 0,
+        "sum_other_doc_count": 2,  # error and the missing ""
+        "buckets": [{"key": "info", "doc_count": 3}, {"key": "warn", "doc_count": 2}],
+    }
+    first_step = aggs["steps"]["buckets"][0]["levels"]["buckets"]
+    assert first_step == [{"key": "info", "doc_count": 2}]
+    assert aggs["late"]["doc_count"] == 3
+    assert aggs["late"]["levels"]["buckets"] == [
+        {"key": "", "doc_count": 1},
+        {"key": "info", "doc_count": 1},
+    ]
+    with pytest.raises(BadRequestError) as unknown:
+        client.search(index="logs-*", aggs={"x": {"nonsense": {}}})
+    assert unknown.value.body["error"]["reason"] == "Unknown aggregation type [nonsense]"
+    with pytest.raises(BadRequestError):
+        client.search(
+            index="logs-*", aggs={"x": {"date_histogram": {"field": "@timestamp", "calendar_interval": "1d"}}}
+        )
+
+
+def test_aggregations_run_in_a_point_in_time(es_fake, client):
+    fake, _ = es_fake
+    _fill_steps(fake)
+    pit_id = client.open_point_in_time(index="logs-*", keep_alive="1m")["id"]
+    fake.add_document("logs-a", {"@timestamp": _at(T)}, "later")
+
+    answer = client.search(pit=_pit(pit_id), size=0, aggs={"n": {"filter": {"match_all": {}}}})
+
+    assert answer["aggregations"] == {"n": {"doc_count": 5}}
+
+
+def test_case_insensitive_terms_and_phrases(es_fake, client):
+    fake, _ = es_fake
+    messages = {
+        "p1": "Connection: refused!",
+        "p2": "connection was refused",
+        "p3": "Timeout calling foo.bar after 3.5s",
+        "p4": "cache miss for user:42",
+    }
+    for doc_id, message in messages.items():
+        fake.add_document(
+            "logs-a", {"message": message, "log.level": "ERROR" if doc_id == "p1" else "error"}, doc_id
+        )
+
+    def ids(query: dict[str, Any]) -> list[str]:
+        return sorted(_ids(client.search(index="logs-*", query=query, size=10)))
+
+    assert ids({"term": {"log.level": "error"}}) == ["p2", "p3", "p4"]
+    assert ids({"term": {"log.level": {"value": "error", "case_insensitive": True}}}) == [
+        "p1",
+        "p2",
+        "p3",
+        "p4",
+    ]
+    assert ids({"match_phrase": {"message": "CONNECTION refused"}}) == ["p1"]  # punctuation ignored
+    assert ids({"match_phrase": {"message": {"query": "time"}}}) == []  # whole words only
+    assert ids({"match_phrase": {"message": "foo"}}) == []  # "foo.bar" is one token
+    assert ids({"match_phrase": {"message": "foo.bar after 3.5s"}}) == ["p3"]
+    assert ids({"match_phrase": {"message": "user 42"}}) == ["p4"]  # a colon splits a letter from a digit
+    assert ids({"match_phrase": {"message": "->"}}) == []  # no token: zero_terms_query none
+
+
+def test_missing_indices_follow_ignore_unavailable_and_allow_no_indices(es_fake, client):
+    fake, _ = es_fake
+    _fill(fake)
+
+    with pytest.raises(NotFoundError):
+        client.search(index="missing")
+    assert _ids(client.search(index="missing", ignore_unavailable=True)) == []
+    assert sorted(_ids(client.search(index="missing,logs-b", ignore_unavailable=True))) == ["b1"]
+    assert _ids(client.search(index="nope-*")) == []
+    with pytest.raises(NotFoundError) as refused:
+        client.search(index="nope-*", allow_no_indices=False)
+    assert refused.value.body["error"]["reason"] == "no such index [nope-*]"
+    opened = client.open_point_in_time(index="logs-a,missing", keep_alive="1m", ignore_unavailable=True)
+    assert opened["_shards"]["total"] == 1
+
+
+def test_epoch_millis_are_read_exactly(es_fake, client):
+    fake, _ = es_fake
+    fake.add_document("logs-a", {"@timestamp": 1777630093241}, "e1")
+
+    hit = client.search(index="logs-a", sort=NANOS_SORT)["hits"]["hits"][0]
+
+    assert hit["sort"] == ["2026-05-01T10:08:13.241Z"]

@@ -6,7 +6,10 @@ the ``X-Elastic-Product: Elasticsearch`` header on every answer, ``_bulk`` at ``
 and ``/{index}/_bulk`` with per-item results in request order (a bad document fails only
 its own item; a malformed body fails the whole request with 400), and reading back:
 points in time (``POST /{index}/_pit``, ``DELETE /_pit``) and ``_search`` with or without
-one. The search semantics live in :mod:`tests.fakes.elasticsearch_search`.
+one, with ``aggs``. The search semantics live in :mod:`tests.fakes.elasticsearch_search`,
+the aggregations in :mod:`tests.fakes.elasticsearch_aggs`. Index expressions honour
+``ignore_unavailable`` (default false: a missing index is a 404) and ``allow_no_indices``
+(default true: a pattern may match nothing) on both.
 
 Faults are switched on by tests: :attr:`unavailable` (503 for everything),
 :meth:`throttle_next_items` (item-level 429), :attr:`reject_if` (item-level 400),
@@ -31,11 +34,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from tests.fakes.elasticsearch_aggs import aggregate
 from tests.fakes.elasticsearch_search import (
     PointsInTime,
     SearchError,
     StoredDoc,
     keep_alive_s,
+    matches,
     search_hits,
     sort_keys,
 )
@@ -54,6 +59,31 @@ def _failure(error: SearchError) -> JSONResponse:
 
 def _ok(body: dict[str, Any], status: int = 200) -> JSONResponse:
     return JSONResponse(body, status_code=status, headers=PRODUCT_HEADER)
+
+
+def _flag(params: Mapping[str, str], name: str, default: bool) -> bool:
+    """A boolean query parameter as Elasticsearch reads it: "true", "false" or empty (true)."""
+    if name not in params:
+        return default
+    value = params[name]
+    if value not in {"", "true", "false"}:
+        raise SearchError.simple(
+            400,
+            "illegal_argument_exception",
+            f"Failed to parse value [{value}] as only [true] or [false] are allowed.",
+        )
+    return value != "false"
+
+
+def _no_such_index(name: str) -> SearchError:
+    return SearchError.simple(
+        404,
+        "index_not_found_exception",
+        f"no such index [{name}]",
+        **{"resource.type": "index_or_alias", "resource.id": name},
+        index_uuid="_na_",
+        index=name,
+    )
 
 
 def _unavailable() -> JSONResponse:
@@ -347,8 +377,10 @@ class FakeElasticsearch:
 
     # --- reading back: points in time and search ------------------------------------------------
 
-    def _resolve(self, expression: str) -> list[str]:
-        """Concrete indices of ``a,b,logs-*``: a missing name is an error, a pattern may match none."""
+    def _resolve(self, expression: str, params: Mapping[str, str]) -> list[str]:
+        """Concrete indices of ``a,b,logs-*``: a missing name is an error unless
+        ``ignore_unavailable``, matching nothing at all is one only without ``allow_no_indices``."""
+        ignore_unavailable = _flag(params, "ignore_unavailable", False)
         names: list[str] = []
         for part in expression.split(","):
             if part in {"_all", "*"}:
@@ -357,20 +389,15 @@ class FakeElasticsearch:
                 names.extend(n for n in self._indices if fnmatch.fnmatchcase(n, part))
             elif part in self._indices:
                 names.append(part)
-            else:
-                raise SearchError.simple(
-                    404,
-                    "index_not_found_exception",
-                    f"no such index [{part}]",
-                    **{"resource.type": "index_or_alias", "resource.id": part},
-                    index_uuid="_na_",
-                    index=part,
-                )
+            elif not ignore_unavailable:
+                raise _no_such_index(part)
+        if not names and not _flag(params, "allow_no_indices", True):
+            raise _no_such_index(expression)
         return sorted(set(names))
 
-    def _snapshot(self, expression: str) -> tuple[list[str], list[StoredDoc]]:
+    def _snapshot(self, expression: str, params: Mapping[str, str]) -> tuple[list[str], list[StoredDoc]]:
         with self._lock:
-            indices = self._resolve(expression)
+            indices = self._resolve(expression, params)
             docs = [
                 StoredDoc(name, doc_id, source, self._order[(name, doc_id)], name in self._date_nanos)
                 for name in indices
@@ -402,7 +429,7 @@ class FakeElasticsearch:
                     "Validation Failed: 1: [keep_alive] is not set;",
                 )
             keep_alive = keep_alive_s(request.query_params["keep_alive"])
-            indices, docs = self._snapshot(request.path_params["index"])
+            indices, docs = self._snapshot(request.path_params["index"], request.query_params)
         except SearchError as error:
             return _failure(error)
         shards = {"total": len(indices), "successful": len(indices), "skipped": 0, "failed": 0}
@@ -464,10 +491,13 @@ class FakeElasticsearch:
             docs, pit_id, record.newest_pit = self.pits.use(str(pit.get("id", "")), keep_alive)
             shard_count = len({d.index for d in docs})
         else:
-            indices, docs = self._snapshot(record.index or "_all")
+            indices, docs = self._snapshot(record.index or "_all", params)
             shard_count = len(indices)
         keys = sort_keys(body, params, pit is not None)
         hits = search_hits(body, params, keys, docs)
         shards = {"total": shard_count, "successful": shard_count, "skipped": 0, "failed": 0}
-        answer = {"took": 0, "timed_out": False, "_shards": shards, "hits": hits}
+        answer: dict[str, Any] = {"took": 0, "timed_out": False, "_shards": shards, "hits": hits}
+        aggs = body.get("aggs", body.get("aggregations"))
+        if aggs is not None:  # over every document the query matches, whatever from, size and search_after
+            answer["aggregations"] = aggregate(aggs, [d for d in docs if matches(body.get("query"), d)])
         return {"pit_id": pit_id, **answer} if pit is not None else answer

@@ -11,9 +11,10 @@ They follow Elasticsearch 8 field by field where a client can tell the differenc
   accepts them back in the same form. Missing values sort last (``Long.MAX_VALUE`` ascending).
 * A search with a PIT sorts by an implicit ``_shard_doc`` ascending tiebreaker appended to
   every hit's ``sort``; ``search_after`` must then carry a value for it too.
-* Queries: ``match_all``, ``match_none``, ``term``, ``terms``, ``ids``, ``exists``,
-  ``range`` (dates as ISO strings or epoch millis, with ``format``, and ``now[+-]N[smhd]``),
-  and ``bool`` (``must``, ``filter``, ``should``, ``must_not``).
+* Queries: ``match_all``, ``match_none``, ``term`` (with ``case_insensitive``), ``terms``,
+  ``ids``, ``exists``, ``range`` (dates as ISO strings or epoch millis, with ``format``, and
+  ``now[+-]N[smhd]``), ``match_phrase`` (slop 0, the standard analyser approximated: see
+  :func:`analyze`) and ``bool`` (``must``, ``filter``, ``should``, ``must_not``).
 
 An unparseable ``@timestamp`` behaves as if the field were missing (``ignore_malformed``):
 the fake's ``_bulk`` keeps every JSON object, where Elasticsearch would refuse the document.
@@ -22,6 +23,7 @@ the fake's ``_bulk`` keeps every JSON object, where Elasticsearch would refuse t
 from __future__ import annotations
 
 import base64
+import decimal
 import functools
 import itertools
 import operator
@@ -115,6 +117,7 @@ def source_value(source: dict[str, Any], path: str) -> Any:
 # --- dates ------------------------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=65_536)  # else a range parses its bounds again for every document
 def _iso_ns(text: str) -> int:
     match = _ISO.fullmatch(text)
     if match is None:
@@ -149,12 +152,10 @@ def parse_date_ns(value: Any, fmt: str | None = None, now_ns: int | None = None)
         return base - delta if sign == "-" else base + delta
     for one in formats:
         try:
-            if one == "epoch_millis":
-                return int(float(text) * 10**6)
-            if one == "epoch_second":
-                return int(float(text) * 10**9)
+            if one in {"epoch_millis", "epoch_second"}:  # exactly: a float loses digits at 1e18
+                return int(decimal.Decimal(text) * (10**6 if one == "epoch_millis" else 10**9))
             return _iso_ns(text)
-        except ValueError:
+        except (ValueError, ArithmeticError):  # decimal's InvalidOperation is an ArithmeticError
             continue
     raise ValueError(text)
 
@@ -198,7 +199,7 @@ def _one(query: Any) -> tuple[str, Any]:
     return str(kind), spec
 
 
-def _field_values(doc: StoredDoc, path: str) -> list[Any]:
+def field_values(doc: StoredDoc, path: str) -> list[Any]:
     if path == "_id":
         return [doc.doc_id]
     if path == "_index":
@@ -230,7 +231,7 @@ def _range(doc: StoredDoc, path: str, spec: dict[str, Any]) -> bool:
         if not doc.nanos:  # the bound is resolved like the field: to the millisecond
             limits = {op: ns - ns % 10**6 for op, ns in limits.items()}
         return _within(value, limits)
-    return any(_within(v, bounds) for v in _field_values(doc, path))
+    return any(_within(v, bounds) for v in field_values(doc, path))
 
 
 def _within(value: Any, limits: dict[str, Any]) -> bool:
@@ -255,16 +256,64 @@ def matches(query: Any, doc: StoredDoc) -> bool:
     if kind == "ids":
         return doc.doc_id in {str(v) for v in spec.get("values", [])}
     if kind == "exists":
-        return bool(_field_values(doc, spec["field"]))
+        return bool(field_values(doc, spec["field"]))
     path, arg = _one(spec)
     if kind == "term":
         wanted = arg.get("value") if isinstance(arg, dict) else arg
-        return any(_same(v, wanted) for v in _field_values(doc, path))
+        if isinstance(arg, dict) and arg.get("case_insensitive") is True:
+            return any(str(v).lower() == str(wanted).lower() for v in field_values(doc, path))
+        return any(_same(v, wanted) for v in field_values(doc, path))
+    if kind == "match_phrase":
+        return _phrase(doc, path, arg)
     if kind == "terms":
-        return any(_same(v, w) for v in _field_values(doc, path) for w in arg)
+        return any(_same(v, w) for v in field_values(doc, path) for w in arg)
     if kind == "range":
         return _range(doc, path, arg)
     raise SearchError.simple(400, "parsing_exception", f"unknown query [{kind}]")
+
+
+# UAX#29 word boundaries as Lucene's standard tokenizer applies them, for the usual cases:
+# letters, digits and "_" make words; these join letters (WB6/7) or digits (WB11/12) on both sides.
+_JOINS_LETTERS, _JOINS_DIGITS = frozenset(":.'\u2019\u00b7"), frozenset(",;.'\u2019")
+
+
+def analyze(text: str) -> list[str]:
+    """The tokens of the standard analyser, lower-cased (CJK, emoji and 255+ character tokens aside)."""
+    tokens, word = [], ""
+    for position, char in enumerate(text):
+        if char.isalnum() or char == "_":
+            word += char
+            continue
+        after = text[position + 1 : position + 2]
+        if (
+            word
+            and after
+            and (
+                (char in _JOINS_LETTERS and word[-1].isalpha() and after.isalpha())
+                or (char in _JOINS_DIGITS and word[-1].isdigit() and after.isdigit())
+            )
+        ):
+            word += char
+            continue
+        if word:
+            tokens.append(word.lower())
+        word = ""
+    return [*tokens, word.lower()] if word else tokens
+
+
+def _phrase(doc: StoredDoc, path: str, arg: Any) -> bool:
+    """``match_phrase``: the query's tokens appear consecutively in one value of the field."""
+    spec = arg if isinstance(arg, dict) else {"query": arg}
+    if spec.get("slop", 0) != 0:
+        raise SearchError.simple(400, "parsing_exception", "the fake supports match_phrase with slop 0 only")
+    wanted = analyze(str(spec.get("query", "")))
+    if not wanted:  # zero_terms_query: none by default
+        return spec.get("zero_terms_query", "none") == "all"
+    for value in field_values(doc, path):
+        tokens = analyze(str(value))
+        if any(tokens[i : i + len(wanted)] == wanted for i in range(len(tokens) - len(wanted) + 1)):
+            return True
+    return False
 
 
 def _bool(spec: dict[str, Any], doc: StoredDoc) -> bool:
@@ -335,7 +384,7 @@ def _internal(doc: StoredDoc, key: SortKey, score: float) -> Any:
         return doc.seq
     if key.field in DATE_FIELDS:
         return doc_date_ns(doc, key.field)
-    values = _field_values(doc, key.field)
+    values = field_values(doc, key.field)
     return min(values) if key.order == "asc" and values else max(values) if values else None
 
 
