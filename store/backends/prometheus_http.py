@@ -89,26 +89,25 @@ class PrometheusHTTP:
     def close(self) -> None:
         self._http.close()
 
+    def _unreachable(self, error: httpx.HTTPError) -> PrometheusError:
+        return PrometheusError("unreachable", f"{self.base_url}: {type(error).__name__}: {error}")
+
     def _call(self, path: str, form: Sequence[tuple[str, str]]) -> tuple[Any, tuple[str, ...]]:
         try:
             answer = self._http.post(f"/api/v1/{path}", data=dict(_group(form)))
         except httpx.HTTPError as error:
-            raise PrometheusError(
-                "unreachable", f"{self.base_url}: {type(error).__name__}: {error}"
-            ) from None
+            raise self._unreachable(error) from None
+        return _answer(answer)
+
+    def _get(self, path: str, params: Sequence[tuple[str, str]] = ()) -> Any:
+        """A GET-only endpoint's ``data``; None when the engine does not serve it (404)."""
         try:
-            body = answer.json()
-        except ValueError:
-            raise PrometheusError(
-                "bad_response", f"HTTP {answer.status_code}: {answer.text[:200]}", answer.status_code
-            ) from None
-        if not isinstance(body, dict) or body.get("status") != "success":
-            error_type = str(body.get("errorType", "error")) if isinstance(body, dict) else "bad_response"
-            message = (
-                str(body.get("error", answer.text[:200])) if isinstance(body, dict) else answer.text[:200]
-            )
-            raise PrometheusError(error_type, message, answer.status_code)
-        return body.get("data"), tuple(str(w) for w in body.get("warnings") or ())
+            answer = self._http.get(f"/api/v1/{path}", params=tuple(params))
+        except httpx.HTTPError as error:
+            raise self._unreachable(error) from None
+        if answer.status_code == 404:  # e.g. VictoriaMetrics alone: no rules, no metadata
+            return None
+        return _answer(answer)[0]
 
     def query_range(self, promql: str, start_s: float, end_s: float, step_s: float) -> Result:
         data, warnings = self._call(
@@ -149,58 +148,18 @@ class PrometheusHTTP:
         start_s: float | None = None,
         end_s: float | None = None,
     ) -> list[str]:
-        form = [("match[]", m) for m in matchers] + _bounds(start_s, end_s)
-        try:  # this one is GET only in the API
-            answer = self._http.get(f"/api/v1/label/{name}/values", params=tuple(form))
-        except httpx.HTTPError as error:
-            raise PrometheusError(
-                "unreachable", f"{self.base_url}: {type(error).__name__}: {error}"
-            ) from None
-        body = answer.json() if answer.headers.get("content-type", "").startswith("application/json") else {}
-        if body.get("status") != "success":
-            raise PrometheusError(
-                str(body.get("errorType", "error")), str(body.get("error", answer.text[:200]))
-            )
-        return sorted(body["data"])
+        # GET only in the API.
+        data = self._get(f"label/{name}/values", [("match[]", m) for m in matchers] + _bounds(start_s, end_s))
+        return sorted(data or [])
 
     def metadata(self) -> dict[str, str]:
         """Metric family name → its declared type (``counter``, ``histogram``…); ``{}`` when none is kept."""
-        try:
-            answer = self._http.get("/api/v1/metadata")
-        except httpx.HTTPError as error:
-            raise PrometheusError(
-                "unreachable", f"{self.base_url}: {type(error).__name__}: {error}"
-            ) from None
-        if answer.status_code == 404:  # engines that keep no metadata may not serve the endpoint
-            return {}
-        body = answer.json()
-        if body.get("status") != "success":
-            raise PrometheusError(str(body.get("errorType", "error")), str(body.get("error", "")))
-        return {
-            family: str(entries[0].get("type", "unknown"))
-            for family, entries in (body.get("data") or {}).items()
-            if entries
-        }
+        data = self._get("metadata") or {}
+        return {family: str(entries[0].get("type", "unknown")) for family, entries in data.items() if entries}
 
     def recording_rules(self) -> dict[str, str]:
         """Recorded series name → its PromQL, for every recording rule the engine evaluates."""
-        try:
-            answer = self._http.get("/api/v1/rules", params={"type": "record"})
-        except httpx.HTTPError as error:
-            raise PrometheusError(
-                "unreachable", f"{self.base_url}: {type(error).__name__}: {error}"
-            ) from None
-        if answer.status_code == 404:  # an engine without a rule evaluator (VictoriaMetrics alone)
-            return {}
-        body = answer.json()
-        if body.get("status") != "success":
-            raise PrometheusError(str(body.get("errorType", "error")), str(body.get("error", "")))
-        return {
-            rule["name"]: rule["query"]
-            for group in body["data"].get("groups", [])
-            for rule in group.get("rules", [])
-            if rule.get("type") == "recording"
-        }
+        return {name: query for name, _, query in self.recording_rule_labels()}
 
     def recording_rule_labels(self) -> list[tuple[str, dict[str, str], str]]:
         """``(name, labels, query)`` of every recording rule, in the engine's order; ``[]`` without rules.
@@ -208,33 +167,32 @@ class PrometheusHTTP:
         Unlike :meth:`recording_rules`, rules recording the same name with other labels (one per
         SLO in Sloth's layout) are all kept. ``query`` is the engine's own printing of the PromQL.
         """
-        try:
-            answer = self._http.get("/api/v1/rules", params={"type": "record"})
-        except httpx.HTTPError as error:
-            raise PrometheusError(
-                "unreachable", f"{self.base_url}: {type(error).__name__}: {error}"
-            ) from None
-        if answer.status_code == 404:  # an engine without a rule evaluator (VictoriaMetrics alone)
-            return []
-        try:
-            body = answer.json()
-        except ValueError:
-            raise PrometheusError(
-                "bad_response", f"HTTP {answer.status_code}: {answer.text[:200]}", answer.status_code
-            ) from None
-        if not isinstance(body, dict) or body.get("status") != "success":
-            kind = str(body.get("errorType", "error")) if isinstance(body, dict) else "bad_response"
-            raise PrometheusError(kind, answer.text[:200], answer.status_code)
+        data = self._get("rules", [("type", "record")]) or {}
         return [
             (
                 str(rule["name"]),
                 {str(k): str(v) for k, v in (rule.get("labels") or {}).items()},
                 str(rule["query"]),
             )
-            for group in (body.get("data") or {}).get("groups", [])
+            for group in data.get("groups", [])
             for rule in group.get("rules", [])
             if rule.get("type") == "recording"
         ]
+
+
+def _answer(answer: httpx.Response) -> tuple[Any, tuple[str, ...]]:
+    """``(data, warnings)`` of a successful answer; a :class:`PrometheusError` with the engine's type else."""
+    try:
+        body = answer.json()
+    except ValueError:
+        raise PrometheusError(
+            "bad_response", f"HTTP {answer.status_code}: {answer.text[:200]}", answer.status_code
+        ) from None
+    if not isinstance(body, dict) or body.get("status") != "success":
+        error_type = str(body.get("errorType", "error")) if isinstance(body, dict) else "bad_response"
+        message = str(body.get("error", answer.text[:200])) if isinstance(body, dict) else answer.text[:200]
+        raise PrometheusError(error_type, message, answer.status_code)
+    return body.get("data"), tuple(str(w) for w in body.get("warnings") or ())
 
 
 def _time(seconds: float) -> str:
