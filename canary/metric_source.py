@@ -22,7 +22,6 @@ the step ending at ``start + (i + 1) * step`` (the store's convention), NaN for 
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
 
@@ -33,8 +32,8 @@ from canary.config import SCOPE_PLACEHOLDER, MetricQuery
 from canary.scopes import ScopeWindow
 from stacklang import Limits, StackLangError, evaluate
 from stacklang.tokens import escape
-from store.backends.prometheus_series import promql_duration
-from store.interfaces import BackendError, LogReader, LogSearch, NoPromQL, PromQLReader, SeriesReader
+from store.backends.promql_text import duration, label_name, quote
+from store.interfaces import BackendError, LogReader, LogSearch, SeriesReader, promql_series
 
 __all__ = ["FetchError", "FetchedSeries", "MetricSource", "spans_expression"]
 
@@ -98,18 +97,15 @@ class MetricSource:
         ]
 
     def _promql(self, template: str, scope: ScopeWindow) -> list[FetchedSeries]:
-        # The value goes inside a PromQL string: escaped as one (a JSON string is a PromQL string).
-        quoted = json.dumps(scope.scope)[1:-1]
-        promql = template.replace(SCOPE_PLACEHOLDER, quoted).replace(
-            "${step}", promql_duration(scope.step_ms)
+        # The value goes inside a PromQL string ("${scope}"): escaped as one, without its quotes.
+        promql = template.replace(SCOPE_PLACEHOLDER, quote(scope.scope)[1:-1]).replace(
+            "${step}", duration(scope.step_ms)
         )
         try:
-            if not isinstance(self._series, PromQLReader):
-                raise NoPromQL()
-            found = self._series.promql_series(promql, scope.start_ms, scope.end_ms, scope.step_ms)
+            found = promql_series(self._series, promql, scope.start_ms, scope.end_ms, scope.step_ms)
         except BackendError as exc:
             raise FetchError(str(exc)) from None
-        label = scope.key.replace(".", "_")
+        label = label_name(scope.key)
         return [
             FetchedSeries(
                 {k: v for k, v in s.tags.items() if k not in (scope.key, label)}, np.array(s.values)

@@ -23,7 +23,6 @@ How Atlas names map back to Prometheus follows ``collectors/normalise.py``:
 
 from __future__ import annotations
 
-import json
 import re
 
 from slo.model import MetricSource
@@ -47,6 +46,7 @@ from stacklang.expr import (
     Unary,
 )
 from stacklang.queries import KEY_VALUE_WORDS
+from store.backends.promql_text import label_name, quote, regex_literal
 from store.tag_query import And, Eq, Has, In, MatchAll, MatchNone, Not, Or, Regex, TagQuery
 
 __all__ = ["WINDOW", "Untranslatable", "atlas_template", "error_ratio", "render", "source_template"]
@@ -54,7 +54,6 @@ __all__ = ["WINDOW", "Untranslatable", "atlas_template", "error_ratio", "render"
 WINDOW = "{{.window}}"
 # Sloth renders the query as a Go template, where ``{{ .window }}`` is the same placeholder.
 _WINDOW_RE = re.compile(r"\{\{\s*\.window\s*\}\}")
-_REGEX_SPECIAL = re.compile(r"([\\.+*?()|\[\]{}^$])")
 _COUNT_SUFFIXES = ("_total", "_count")
 # Statistics that count events; the others (gauge, max, totalTime…) are not an SLI's events.
 _EVENT_STATISTICS = ("count", "percentile")
@@ -152,7 +151,7 @@ def selector(query: TagQuery) -> str:
         return f"{families[0]}_bucket" + (f"{{{', '.join(matchers)}}}" if matchers else "")
     suffixes = ("_bucket",) if bucket else _COUNT_SUFFIXES
     metric = "|".join(family + suffix for family in families for suffix in suffixes)
-    return "{" + ", ".join([f"__name__=~{_quote(metric)}", *matchers]) + "}"
+    return "{" + ", ".join([f"__name__=~{quote(metric)}", *matchers]) + "}"
 
 
 def _clauses(query: TagQuery) -> list[TagQuery]:
@@ -213,17 +212,17 @@ def _matchers(clause: TagQuery) -> list[str]:
     """PromQL label matchers for one clause; more than one when Atlas's 'key present' must be kept."""
     if isinstance(clause, Not):
         return _negated(clause.inner)
-    label = _label_name(_key(clause))
+    label = label_name(_key(clause))
     if isinstance(clause, Eq):
-        return [f"{label}={_quote(clause.value)}"]
+        return [f"{label}={quote(clause.value)}"]
     if isinstance(clause, In):
         if len(clause.values) == 1:
-            return [f"{label}={_quote(clause.values[0])}"]
-        return [f"{label}=~{_quote(_alternatives(clause.values))}"]
+            return [f"{label}={quote(clause.values[0])}"]
+        return [f"{label}=~{quote(_alternatives(clause.values))}"]
     if isinstance(clause, Has):
         return [f'{label}!=""']
     assert isinstance(clause, Regex)
-    matchers = [f"{label}=~{_quote(_prefix_regex(clause))}"]
+    matchers = [f"{label}=~{quote(_prefix_regex(clause))}"]
     # An absent label reads as "" in PromQL; Atlas's :re never matches a series without the key.
     if _matches_empty(clause):
         matchers.append(f'{label}!=""')
@@ -232,15 +231,15 @@ def _matchers(clause: TagQuery) -> list[str]:
 
 def _negated(inner: TagQuery) -> list[str]:
     # Atlas's :not keeps series without the key, as PromQL's != and !~ do (absent reads as "").
-    label = _label_name(_key(inner))
+    label = label_name(_key(inner))
     if isinstance(inner, Eq):
-        return [f"{label}!={_quote(inner.value)}"]
+        return [f"{label}!={quote(inner.value)}"]
     if isinstance(inner, In):
-        return [f"{label}!~{_quote(_alternatives(inner.values))}"]
+        return [f"{label}!~{quote(_alternatives(inner.values))}"]
     if isinstance(inner, Has):
         return [f'{label}=""']
     if isinstance(inner, Regex) and not _matches_empty(inner):
-        return [f"{label}!~{_quote(_prefix_regex(inner))}"]
+        return [f"{label}!~{quote(_prefix_regex(inner))}"]
     if isinstance(inner, Regex):
         raise Untranslatable(
             f":not of a :re that matches the empty string would drop series without {inner.key}"
@@ -258,19 +257,9 @@ def _matches_empty(clause: Regex) -> bool:
 
 
 def _alternatives(values: tuple[str, ...]) -> str:
-    return "|".join(_REGEX_SPECIAL.sub(r"\\\1", value) for value in values)
-
-
-def _label_name(key: str) -> str:
-    name = re.sub(r"[^A-Za-z0-9_]", "_", key)
-    return f"_{name}" if name[:1].isdigit() else name
+    return "|".join(regex_literal(value) for value in values)
 
 
 def _metric_name(name: str) -> str:
     name = re.sub(r"[^A-Za-z0-9_:]", "_", name)
     return f"_{name}" if name[:1].isdigit() else name
-
-
-def _quote(value: str) -> str:
-    # A JSON string is a valid PromQL double-quoted string: the same escapes for \ " and controls.
-    return json.dumps(value, ensure_ascii=False)

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from store.interfaces import Consolidation, NoPromQL, PromQLReader, SeriesReader, SeriesValues, TooManySeries
+from store.interfaces import Consolidation, SeriesReader, SeriesValues, TooManySeries, promql_series
 from store.tag_query import Or, TagQuery
 
 __all__ = ["PrefetchedReader", "ReadRequest", "RecordingReader"]
@@ -112,9 +112,7 @@ class PrefetchedReader:
         return self._store.tag_values(key, query)
 
     def promql_series(self, promql: str, start_ms: int, end_ms: int, step_ms: int) -> list[SeriesValues]:
-        if not isinstance(self._store, PromQLReader):
-            raise NoPromQL()
-        return self._store.promql_series(promql, start_ms, end_ms, step_ms)
+        return promql_series(self._store, promql, start_ms, end_ms, step_ms)
 
     def tag_keys(self, query: TagQuery | None = None) -> list[str]:
         return self._store.tag_keys(query)

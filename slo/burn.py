@@ -6,6 +6,7 @@ reads the packaged ``windows.yaml`` and scales it to a period with Sloth's rule.
 
 from __future__ import annotations
 
+import functools
 import math
 from datetime import timedelta
 from importlib import resources
@@ -93,8 +94,13 @@ def _load_default_rows() -> list[dict[str, Any]]:
     return rows
 
 
+@functools.lru_cache(maxsize=64)
 def default_windows(period: timedelta = timedelta(days=30)) -> tuple[WindowPair, ...]:
-    """The four default tiers of slo.md §2 with thresholds scaled to ``period``."""
+    """The four default tiers of slo.md §2 with thresholds scaled to ``period``.
+
+    Every status of an SLO without its own tiers asks for them: worked out once per period
+    (the pairs are frozen), not read from the YAML each time.
+    """
     pairs = []
     for row in _load_default_rows():
         long = rolling_timedelta(row["long"])

@@ -28,8 +28,8 @@ from slo.atlas_promql import Untranslatable, render, source_template
 from slo.budgeting import Floats
 from slo.model import SLI, MetricSource, Objective
 from stacklang import Limits, ResultSeries, StackLangError, evaluate
-from store.backends.prometheus_series import promql_duration
-from store.interfaces import BackendError, NoPromQL, PromQLReader, SeriesReader, SeriesValues
+from store.backends.promql_text import duration
+from store.interfaces import BackendError, SeriesReader, SeriesValues, promql_series
 
 __all__ = ["IndicatorError", "IndicatorValues", "read_indicator", "threshold_counts"]
 
@@ -80,10 +80,8 @@ def _promql(source: MetricSource, reader: SeriesReader, span: tuple[int, int, in
     """A ``prometheus`` source's series, its window set to the step."""
     start_ms, end_ms, step_ms = span
     try:
-        if not isinstance(reader, PromQLReader):
-            raise NoPromQL()
-        query = render(source_template(source), promql_duration(step_ms))
-        return reader.promql_series(query, start_ms, end_ms, step_ms)
+        query = render(source_template(source), duration(step_ms))
+        return promql_series(reader, query, start_ms, end_ms, step_ms)
     except (Untranslatable, BackendError) as exc:
         raise IndicatorError(f"{source.query!r}: {exc}") from exc
 

@@ -51,6 +51,7 @@ from slo.burn import default_windows, error_budget
 from slo.durations import rolling_timedelta
 from slo.model import SLO, WindowPair
 from slo.problems import Problem, ValidationError
+from store.backends.promql_text import duration
 
 __all__ = ["export_rules"]
 
@@ -263,11 +264,7 @@ def _sli_metric(window: timedelta) -> str:
 
 def _duration(span: timedelta) -> str:
     """A PromQL duration in one unit, as Sloth prints them: ``30d``, ``6h``, ``5m`` (never ``4w2d``)."""
-    seconds = int(span.total_seconds())
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds % size == 0:
-            return f"{seconds // size}{unit}"
-    return f"{seconds}s"
+    return duration(int(span.total_seconds()) * 1000)
 
 
 def _number(value: float) -> str:

@@ -46,19 +46,27 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
-from functools import lru_cache
 
 import numpy as np
 
 from slo.atlas_promql import render, source_template
 from slo.budgeting import BudgetReport
-from slo.burn import error_budget, should_fire
+from slo.burn import error_budget
 from slo.durations import rolling_timedelta
 from slo.evaluation_window import evaluation_window
 from slo.model import SLO
-from slo.status import ObjectiveStatus, SLOStatus, TierStatus, no_data_after, tiers_of
+from slo.status import (
+    ObjectiveStatus,
+    SLOStatus,
+    current_burn_rate,
+    no_data_after,
+    state_of,
+    tier_status,
+    tiers_of,
+    time_to_exhaustion,
+)
 from store.backends.prometheus_http import PrometheusHTTP
-from store.backends.prometheus_series import promql_duration
+from store.backends.promql_text import duration, quote, regex_literal
 
 __all__ = ["RecordedRules", "rule_form", "sloth_id"]
 
@@ -94,24 +102,14 @@ def _ms(span: timedelta) -> int:
     return span // _MS
 
 
-def _label_of(span_ms: int) -> str:
-    """A window as the rules' ``sloth_window`` label writes it (``5m``, ``30d``)."""
-    return promql_duration(span_ms)
-
-
 def _period_ms(slo: SLO) -> int:
     return _ms(rolling_timedelta(slo.time_window.duration))
 
 
-# Default tiers are read from their YAML on every call: each SLO's are worked out once.
-_tiers = lru_cache(maxsize=4096)(tiers_of)
-
-
-@lru_cache(maxsize=4096)
 def _windows(slo: SLO) -> frozenset[str]:
     """``sloth_window`` of every SLI rule the SLO needs: each tier window and the period."""
-    spans = {_ms(w) for pair in _tiers(slo) for w in (pair.long, pair.short)} | {_period_ms(slo)}
-    return frozenset(_label_of(span) for span in spans)
+    spans = {_ms(w) for pair in tiers_of(slo) for w in (pair.long, pair.short)} | {_period_ms(slo)}
+    return frozenset(duration(span) for span in spans)
 
 
 @dataclass(slots=True)
@@ -177,8 +175,8 @@ class RecordedRules:
         chosen = self.recorded(slos)
         if not chosen:
             return {}
-        ids = "|".join(_escape(sloth_id(slo)) for slo in chosen)
-        selector = f'{{__name__=~"{_SLI}.+", sloth_id=~"{ids}"}}'
+        ids = "|".join(regex_literal(sloth_id(slo)) for slo in chosen)
+        selector = f'{{__name__=~"{_SLI}.+", sloth_id=~{quote(ids)}}}'
         ratios: dict[tuple[str, str], float] = {}
         for sample in self.client.query(selector, now / _MS_PER_S).samples:
             labels = sample.labels
@@ -192,11 +190,11 @@ class RecordedRules:
         for slo in slos:
             assert slo.indicator is not None and slo.indicator.ratio_metric is not None  # rule_form
             total = source_template(slo.indicator.ratio_metric.total)
-            for long in sorted({pair.long for pair in _tiers(slo)}):
-                window = _label_of(_ms(long))
+            for long in sorted({pair.long for pair in tiers_of(slo)}):
+                window = duration(_ms(long))
                 # A per-second rate over the window × its seconds: the exported minEvents condition.
                 counted = f"sum({render(total, window)}) * {long.total_seconds()!r}"
-                tagged = f'label_replace({counted}, "sloth_id", "{_quoted(sloth_id(slo))}", "", "")'
+                tagged = f'label_replace({counted}, "sloth_id", {quote(sloth_id(slo))}, "", "")'
                 parts.append(f'label_replace({tagged}, "sloth_window", "{window}", "", "")')
         if not parts:
             return {}
@@ -210,9 +208,8 @@ def _complete(slo: SLO, recorded: _Recorded | None) -> bool:
     """Every SLI rule the SLO needs is recorded, and the period one counts events."""
     if recorded is None or not recorded.exported or not _windows(slo) <= recorded.windows.keys():
         return False
-    return (
-        _SLI not in recorded.windows[_label_of(_period_ms(slo))]
-    )  # Sloth's mean of recorded ratios is another figure
+    # Sloth's period rule averages recorded ratios (it reads _SLI series): another figure.
+    return _SLI not in recorded.windows[duration(_period_ms(slo))]
 
 
 def _status(
@@ -223,19 +220,15 @@ def _status(
     window = evaluation_window(slo.time_window, now_ms)
 
     def ratio(span_ms: int) -> float:
-        return ratios.get((owner, _label_of(span_ms)), math.nan)
+        return ratios.get((owner, duration(span_ms)), math.nan)
 
     tiers = []
-    for pair in _tiers(slo):
-        long_ms, short_ms = _ms(pair.long), _ms(pair.short)
-        long_ratio, short_ratio = ratio(long_ms), ratio(short_ms)
+    for pair in tiers_of(slo):
+        long_ms = _ms(pair.long)
         # With a minimum, an absent count is no traffic; without one it was not read.
-        counted = events.get((owner, _label_of(long_ms)), 0.0 if slo.min_events > 0 else math.nan)
-        firing = should_fire(long_ratio, short_ratio, pair.threshold, budget, counted, slo.min_events)
+        counted = events.get((owner, duration(long_ms)), 0.0 if slo.min_events > 0 else math.nan)
         tiers.append(
-            TierStatus(
-                pair, long_ratio / budget, short_ratio / budget, counted, firing, counted < slo.min_events
-            )
+            tier_status(pair, ratio(long_ms), ratio(_ms(pair.short)), counted, budget, slo.min_events)
         )
     period_ratio = ratio(window.period_ms)
     sli, remaining = 1.0 - period_ratio, 1.0 - period_ratio / budget
@@ -250,42 +243,19 @@ def _status(
         no_data_share=math.nan,
         burn_down=np.zeros(0, dtype=np.float64),
     )
-    # As compute_status: the fastest tier's long window is the current burn rate.
-    current = min(tiers, key=lambda t: t.pair.long).long_rate if tiers else math.nan
-    if math.isnan(remaining) or math.isnan(current):
-        exhaustion = None
-    elif remaining <= 0:
-        exhaustion = 0
-    else:
-        exhaustion = None if current <= 0 else int(remaining * window.period_ms / current)
+    current = current_burn_rate(tuple(tiers))
+    exhaustion = time_to_exhaustion(remaining, current, window.period_ms)
     status = ObjectiveStatus(objective, report, current, exhaustion, tuple(tiers))
     no_data = math.isnan(period_ratio) or math.isnan(ratio(_no_data_window(slo)))
-    state = "ok"
-    if no_data:
-        state = "no_data"
-    elif any(t.firing for t in tiers):
-        state = "burning"
-    elif remaining < 0:
-        state = "exhausted"
+    state = state_of(no_data, any(t.firing for t in tiers), remaining)
     # No steps: the figures are instants, so the step is the period and the burn-down empty.
     return SLOStatus(
         slo, window, window.period_ms, window.start_ms, (status,), no_data, None, state, window.period_ms
     )
 
 
-@lru_cache(maxsize=4096)
 def _no_data_window(slo: SLO) -> int:
     """The shortest tier window at least ``noDataAfter`` long (else the longest), in ms."""
-    spans = sorted(_ms(w) for pair in _tiers(slo) for w in (pair.long, pair.short))
+    spans = sorted(_ms(w) for pair in tiers_of(slo) for w in (pair.long, pair.short))
     after = _ms(no_data_after(slo))
     return next((span for span in spans if span >= after), spans[-1])
-
-
-def _escape(value: str) -> str:
-    """``value`` as a literal in a PromQL double-quoted regex (RE2 escapes, then string escapes)."""
-    regex = "".join("\\" + c if c in ".+*?()|[]{}^$\\" else c for c in value)
-    return _quoted(regex)
-
-
-def _quoted(text: str) -> str:
-    return text.replace("\\", "\\\\").replace('"', '\\"')

@@ -39,7 +39,18 @@ from slo.durations import rolling_timedelta
 from slo.evaluation_window import EvaluationWindow
 from slo.model import SLO, Objective, WindowPair
 
-__all__ = ["BudgetSource", "ObjectiveStatus", "SLOStatus", "TierStatus", "compute_status", "tiers_of"]
+__all__ = [
+    "BudgetSource",
+    "ObjectiveStatus",
+    "SLOStatus",
+    "TierStatus",
+    "compute_status",
+    "current_burn_rate",
+    "state_of",
+    "tier_status",
+    "tiers_of",
+    "time_to_exhaustion",
+]
 
 _MS = timedelta(milliseconds=1)
 _MIN_NO_DATA = timedelta(minutes=5)
@@ -115,6 +126,14 @@ def no_data_after(slo: SLO) -> timedelta:
     return max(min((p.short for p in tiers_of(slo)), default=_MIN_NO_DATA), _MIN_NO_DATA)
 
 
+def tier_status(
+    pair: WindowPair, long_ratio: float, short_ratio: float, events: float, budget: float, min_events: int
+) -> TierStatus:
+    """One tier from its windows' error ratios and the long window's events."""
+    firing = should_fire(long_ratio, short_ratio, pair.threshold, budget, events, min_events)
+    return TierStatus(pair, long_ratio / budget, short_ratio / budget, events, firing, events < min_events)
+
+
 def _tier(
     pair: WindowPair,
     counts: tuple[Floats, Floats],
@@ -129,9 +148,30 @@ def _tier(
         ratios.append((total - good) / total if total > 0 else math.nan)
         if window == pair.long:
             events = total
-    long_ratio, short_ratio = ratios
-    firing = should_fire(long_ratio, short_ratio, pair.threshold, budget, events, min_events)
-    return TierStatus(pair, long_ratio / budget, short_ratio / budget, events, firing, events < min_events)
+    return tier_status(pair, ratios[0], ratios[1], events, budget, min_events)
+
+
+def current_burn_rate(tiers: tuple[TierStatus, ...]) -> float:
+    """The fastest tier's long window, whatever order the tiers were written in."""
+    return min(tiers, key=lambda t: t.pair.long).long_rate if tiers else math.nan
+
+
+def time_to_exhaustion(remaining: float, current: float, period_ms: int) -> int | None:
+    """Milliseconds until the budget is spent at the current rate: 0 once spent, None while none burns."""
+    if math.isnan(remaining) or math.isnan(current):
+        return None
+    if remaining <= 0:
+        return 0
+    return None if current <= 0 else int(remaining * period_ms / current)
+
+
+def state_of(no_data: bool, firing: bool, budget_remaining: float) -> str:
+    """``no_data`` > ``burning`` > ``exhausted`` > ``ok``."""
+    if no_data:
+        return "no_data"
+    if firing:
+        return "burning"
+    return "exhausted" if budget_remaining < 0 else "ok"
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,15 +212,8 @@ def _objective_status(
 ) -> ObjectiveStatus:
     budget = 1.0 - objective.target
     tiers = tuple(_tier(pair, counts, excluded, budget, slo.min_events, step_ms) for pair in tiers_of(slo))
-    # The fastest tier's long window, whatever order the tiers were written in.
-    current = min(tiers, key=lambda t: t.pair.long).long_rate if tiers else math.nan
-    remaining = report.budget_remaining
-    if math.isnan(remaining) or math.isnan(current):
-        exhaustion = None
-    elif remaining <= 0:
-        exhaustion = 0
-    else:
-        exhaustion = None if current <= 0 else int(remaining * period_ms / current)
+    current = current_burn_rate(tiers)
+    exhaustion = time_to_exhaustion(report.budget_remaining, current, period_ms)
     return ObjectiveStatus(objective, report, current, exhaustion, tiers)
 
 
@@ -215,12 +248,4 @@ def compute_status(
     status = SLOStatus(
         slo, window, step_ms, burn_down_start_ms, objectives, no_data, last_data_ms, "ok", source.step_ms
     )
-    if no_data:
-        state = "no_data"
-    elif status.firing:
-        state = "burning"
-    elif status.budget_remaining < 0:
-        state = "exhausted"
-    else:
-        return status
-    return replace(status, state=state)
+    return replace(status, state=state_of(no_data, bool(status.firing), status.budget_remaining))

@@ -246,5 +246,14 @@ class PromQLReader(Protocol):
         ...
 
 
+def promql_series(
+    reader: object, promql: str, start_ms: int, end_ms: int, step_ms: int
+) -> list[SeriesValues]:
+    """``reader.promql_series(…)``; raises :class:`NoPromQL` when the reader runs no PromQL."""
+    if not isinstance(reader, PromQLReader):
+        raise NoPromQL()
+    return reader.promql_series(promql, start_ms, end_ms, step_ms)
+
+
 class Reader(SeriesReader, SpanReader, LogReader, Protocol):
     """Every read the server makes: the embedded store, or one backend per signal."""

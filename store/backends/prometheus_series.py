@@ -37,10 +37,11 @@ import numpy as np
 from store.backends.prometheus_http import PrometheusHTTP, RangeSeries
 from store.backends.prometheus_names import AtlasSeries, atlas_series, engine_query, tag_key
 from store.backends.promql_selectors import label_name, selectors
+from store.backends.promql_text import duration, quote, regex_literal
 from store.interfaces import Consolidation, SeriesValues, TooManySeries
 from store.tag_query import Has, TagQuery
 
-__all__ = ["PrometheusSeriesReader", "promql_duration"]
+__all__ = ["PrometheusSeriesReader"]
 
 # Past this many values a label is left out of a read's selector (a wider read, filtered here).
 _MAX_ALTERNATIVES = 32
@@ -50,32 +51,16 @@ _METADATA_TTL_S = 60.0
 _DERIVED = ("name", "statistic")
 
 
-def promql_duration(ms: int) -> str:
-    """``60000`` → ``1m``; PromQL durations in the largest unit that divides them."""
-    for unit, size in (("d", 86_400_000), ("h", 3_600_000), ("m", 60_000), ("s", 1000)):
-        if ms % size == 0:
-            return f"{ms // size}{unit}"
-    return f"{ms}ms"
-
-
 def _selector(name: str, members: Sequence[Mapping[str, str]]) -> str:
     """One selector for a metric name holding at least ``members`` (label values as alternations)."""
-    matchers = [f"__name__={_quote(name)}"]
+    matchers = [f"__name__={quote(name)}"]
     keys = sorted({k for labels in members for k in labels if k != "__name__"})
     for key in keys:
         values = sorted({labels.get(key, "") for labels in members})
         if len(values) <= _MAX_ALTERNATIVES:
-            pattern = "|".join(_escape(v) for v in values)
-            matchers.append(f"{key}=~{_quote(pattern)}")
+            pattern = "|".join(regex_literal(v) for v in values)
+            matchers.append(f"{key}=~{quote(pattern)}")
     return "{" + ", ".join(matchers) + "}"
-
-
-def _escape(value: str) -> str:
-    return "".join("\\" + c if c in ".+*?()|[]{}^$\\" else c for c in value)
-
-
-def _quote(text: str) -> str:
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
 
 
 def _identity(labels: Mapping[str, str]) -> frozenset[tuple[str, str]]:
@@ -165,12 +150,10 @@ class PrometheusSeriesReader:
         if kind == "rate":
             if consolidation in ("max", "min") and step_ms > base:
                 inner = f"rate({selector}[{self._rate_range(base)}])"
-                return (
-                    f"{consolidation}_over_time({inner}[{promql_duration(step_ms)}:{promql_duration(base)}])"
-                )
+                return f"{consolidation}_over_time({inner}[{duration(step_ms)}:{duration(base)}])"
             rate = f"rate({selector}[{self._rate_range(step_ms)}])"
             return rate + scale if consolidation == "sum" else rate
-        window = promql_duration(step_ms)
+        window = duration(step_ms)
         if step_ms <= base:
             return f"last_over_time({selector}[{window}])"
         if consolidation == "sum":
@@ -178,7 +161,7 @@ class PrometheusSeriesReader:
         return f"{consolidation}_over_time({selector}[{window}])"
 
     def _rate_range(self, step_ms: int) -> str:
-        return promql_duration(max(step_ms, 2 * self._scrape_ms))
+        return duration(max(step_ms, 2 * self._scrape_ms))
 
     def promql_series(self, promql: str, start_ms: int, end_ms: int, step_ms: int) -> list[SeriesValues]:
         """A PromQL expression's series over (start, end] on the store's grid, labels as Atlas tags."""

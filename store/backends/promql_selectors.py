@@ -8,9 +8,8 @@ and the caller keeps only the series ``query.matches`` accepts.
 
 Mapping rules:
 
-* an Atlas tag key becomes a Prometheus label name by turning every character outside
-  ``[A-Za-z0-9_]`` into ``_`` (``nf.app`` → ``nf_app``), and ``name`` becomes ``__name__``;
-  the reader maps label sets back the same way;
+* an Atlas tag key becomes a Prometheus label name as :func:`promql_text.label_name` says
+  (``nf.app`` → ``nf_app``), and ``name`` becomes ``__name__``;
 * Atlas's ``:re`` is anchored at the start only, PromQL's ``=~`` at both ends: ``.*`` is
   appended; ``:reic`` gets ``(?i)``; ``:in``, ``:contains``, ``:starts``, ``:ends`` become
   anchored alternations of escaped text;
@@ -22,10 +21,10 @@ Mapping rules:
 
 from __future__ import annotations
 
-import json
 import re
-from collections.abc import Sequence
 
+from store.backends import promql_text
+from store.backends.promql_text import quote, regex_literal
 from store.tag_query import (
     And,
     Contains,
@@ -49,17 +48,16 @@ from store.tag_query import (
 Matcher = tuple[str, str, str]  # (label, "=" | "!=" | "=~" | "!~", value)
 Conjunction = tuple[Matcher, ...]
 MAX_SELECTORS = 64  # past this the query is asked as one wide selector and checked here
-_LABEL = re.compile(r"[^A-Za-z0-9_]")
 _ANY_NAME: Matcher = ("__name__", "=~", ".+")
 
 
 def label_name(key: str) -> str:
-    """The Prometheus label an Atlas tag key is stored under."""
-    return "__name__" if key == "name" else _LABEL.sub("_", key)
+    """The Prometheus label an Atlas tag key is stored under (``name`` is the metric name)."""
+    return "__name__" if key == "name" else promql_text.label_name(key)
 
 
-def _text(value: str) -> str:
-    return re.escape(value)
+def _any_of(values: tuple[str, ...]) -> str:
+    return "|".join(regex_literal(v) for v in values)
 
 
 def _dnf(query: TagQuery) -> list[Conjunction]:
@@ -68,17 +66,17 @@ def _dnf(query: TagQuery) -> list[Conjunction]:
         case Eq(key, value):
             return [((label_name(key), "=", value),)]
         case In(key, values):
-            return [((label_name(key), "=~", "|".join(_text(v) for v in values)),)] if values else []
+            return [((label_name(key), "=~", _any_of(values)),)] if values else []
         case Has(key):
             return [((label_name(key), "!=", ""),)]
         case Regex(key, pattern, ignore_case):
             return [((label_name(key), "=~", f"{'(?i)' if ignore_case else ''}(?:{pattern}).*"),)]
         case StartsWith(key, value):
-            return [((label_name(key), "=~", f"{_text(value)}.*"),)]
+            return [((label_name(key), "=~", f"{regex_literal(value)}.*"),)]
         case EndsWith(key, value):
-            return [((label_name(key), "=~", f".*{_text(value)}"),)]
+            return [((label_name(key), "=~", f".*{regex_literal(value)}"),)]
         case Contains(key, value):
-            return [((label_name(key), "=~", f".*{_text(value)}.*"),)]
+            return [((label_name(key), "=~", f".*{regex_literal(value)}.*"),)]
         case LessThan(key) | LessEqual(key) | GreaterThan(key) | GreaterEqual(key):
             return [((label_name(key), "!=", ""),)]  # the key must exist; the comparison is checked after
         case And(left, right):
@@ -99,7 +97,9 @@ def _negated(inner: TagQuery) -> list[Conjunction]:
         case Eq(key, value):
             return [((label_name(key), "!=", value),)]
         case In(key, values):
-            return [((label_name(key), "!~", "|".join(_text(v) for v in values)),)] if values else [()]
+            return (
+                [((label_name(key), "!~", "|".join(regex_literal(v) for v in values)),)] if values else [()]
+            )
         case Has(key):
             return [((label_name(key), "=", ""),)]
         case Regex(key, pattern, ignore_case):
@@ -117,11 +117,7 @@ def _render(conjunction: Conjunction) -> str:
     matchers = list(dict.fromkeys(conjunction))
     if not any(_selects(m) for m in matchers):
         matchers.append(_ANY_NAME)
-    return (
-        "{"
-        + ", ".join(f"{label}{op}{json.dumps(value, ensure_ascii=False)}" for label, op, value in matchers)
-        + "}"
-    )
+    return "{" + ", ".join(f"{label}{op}{quote(value)}" for label, op, value in matchers) + "}"
 
 
 def _selects(matcher: Matcher) -> bool:
@@ -144,15 +140,3 @@ def selectors(query: TagQuery) -> list[str]:
     if len(conjunctions) > MAX_SELECTORS:
         conjunctions = [()]
     return [_render(c) for c in conjunctions]
-
-
-def tags_of(labels: dict[str, str], keys: Sequence[str]) -> dict[str, str]:
-    """A series' labels as Atlas tags: each of ``keys`` (the query's Atlas keys) under its own name."""
-    tags = {k: v for k, v in labels.items() if k != "__name__"}
-    for key in keys:
-        label = label_name(key)
-        if label in labels and key != label:
-            tags[key] = tags.pop(label)
-    if "__name__" in labels:
-        tags["name"] = labels["__name__"]
-    return tags

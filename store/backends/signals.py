@@ -18,8 +18,6 @@ from store.interfaces import (
     Exemplar,
     LogReader,
     LogSearch,
-    NoPromQL,
-    PromQLReader,
     Reader,
     SeriesReader,
     SeriesValues,
@@ -30,6 +28,7 @@ from store.interfaces import (
     TraceQuery,
     TraceSummary,
 )
+from store.interfaces import promql_series as read_promql
 from store.model import LogRecord, Span
 from store.tag_query import TagQuery
 
@@ -78,9 +77,7 @@ class SignalReaders:
         return sorted(set(self.embedded.tag_values(key, query)) | set(remote))
 
     def promql_series(self, promql: str, start_ms: int, end_ms: int, step_ms: int) -> list[SeriesValues]:
-        if not isinstance(self.metrics, PromQLReader):
-            raise NoPromQL()
-        return self.metrics.promql_series(promql, start_ms, end_ms, step_ms)
+        return read_promql(self.metrics, promql, start_ms, end_ms, step_ms)
 
     # Spans ------------------------------------------------------------------------------
 

@@ -20,7 +20,8 @@ from stacklang import evaluate
 from stacklang.parsing import parse_query
 from store.backends import prometheus_series
 from store.backends.prometheus_http import PrometheusHTTP
-from store.backends.prometheus_series import PrometheusSeriesReader, promql_duration
+from store.backends.prometheus_series import PrometheusSeriesReader
+from store.backends.promql_text import duration
 from store.interfaces import TooManySeries
 from tests.support.polling import eventually
 from tests.support.ports import free_port
@@ -182,7 +183,7 @@ def test_promql_series_land_on_the_store_grid(reader):
     _, reader = reader
     start, end = _window()
     [found] = reader.promql_series(
-        f"sum(rate(drm_license_requests_total[{promql_duration(STEP_MS)}]))", start + 1, end, STEP_MS
+        f"sum(rate(drm_license_requests_total[{duration(STEP_MS)}]))", start + 1, end, STEP_MS
     )
     assert found.start_ms == start and found.values.shape == (3,)
     assert np.all(np.abs(found.values - RATE) < 0.25 * RATE), found.values
