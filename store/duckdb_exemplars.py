@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from store.duckdb_reads import sql_conditions
-from store.interfaces import Exemplar, SpanFilter
+from store.interfaces import Exemplar, SpanFilter, step_grid
 from store.model import STATUS_ERROR
 
 if TYPE_CHECKING:
@@ -87,8 +87,7 @@ class ExemplarsMixin:
         """
         if step_ms < 1 or per_step < 1:
             raise ValueError("step_ms and per_step must be positive")
-        start_ms = start_ms // step_ms * step_ms
-        steps = max(0, -(-(end_ms - start_ms) // step_ms))
+        start_ms, steps = step_grid(start_ms, end_ms, step_ms)
         if steps == 0:
             return []
         last_ms = start_ms + steps * step_ms

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
-import math
 from typing import TYPE_CHECKING, Any
 
 from store.duckdb_maintenance import HOUR_MS, MINUTE_MS
-from store.interfaces import Consolidation, LogSearch, SeriesValues, SpanSearch, TooManySeries
+from store.interfaces import Consolidation, LogSearch, SeriesValues, SpanSearch, TooManySeries, step_grid
 from store.model import LogRecord, Span
 from store.series_matrix import Watermarks, Window, read_matrix
 from store.tag_query import TagIndex, TagQuery, select
@@ -87,8 +86,8 @@ class ReadsMixin:
             raise TooManySeries(len(ids), max_series)
         if not ids:
             return []
-        start_ms = start_ms // step_ms * step_ms
-        window = Window(start_ms, step_ms, max(0, math.ceil((end_ms - start_ms) / step_ms)))
+        start_ms, steps = step_grid(start_ms, end_ms, step_ms)
+        window = Window(start_ms, step_ms, steps)
         # A rollup serves a step only when whole rollup buckets fit in it (a 90 s step would
         # otherwise mix minutes across its boundaries).
         marks = Watermarks(
@@ -177,8 +176,7 @@ class ReadsMixin:
         ]
 
     def log_counts(self, search: LogSearch, start_ms: int, end_ms: int, step_ms: int) -> list[int]:
-        start = start_ms // step_ms * step_ms
-        steps = max(0, math.ceil((end_ms - start) / step_ms))
+        _, steps = step_grid(start_ms, end_ms, step_ms)
         counts = [0] * steps
         for _, index, count in self._log_buckets(search, start_ms, end_ms, step_ms, by_level=False):
             counts[index] = count
@@ -187,8 +185,7 @@ class ReadsMixin:
     def log_counts_by_level(
         self, search: LogSearch, start_ms: int, end_ms: int, step_ms: int
     ) -> dict[str, list[int]]:
-        start = start_ms // step_ms * step_ms
-        steps = max(0, math.ceil((end_ms - start) / step_ms))
+        _, steps = step_grid(start_ms, end_ms, step_ms)
         found: dict[str, list[int]] = {}
         for level, index, count in self._log_buckets(search, start_ms, end_ms, step_ms, by_level=True):
             found.setdefault(level, [0] * steps)[index] = count
@@ -198,8 +195,7 @@ class ReadsMixin:
         self, search: LogSearch, start_ms: int, end_ms: int, step_ms: int, *, by_level: bool
     ) -> list[tuple[str, int, int]]:
         """(level or "", step index, count) for the steps of (aligned start, end] holding records."""
-        start = start_ms // step_ms * step_ms
-        steps = max(0, math.ceil((end_ms - start) / step_ms))
+        start, steps = step_grid(start_ms, end_ms, step_ms)
         step_ns = step_ms * 1_000_000
         level = "level" if by_level else "''"
         # A record at t counts in the step ending at the first multiple of the step ≥ t.

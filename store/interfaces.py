@@ -27,6 +27,17 @@ class SeriesValues:
     values: npt.NDArray[np.float64]
 
 
+def step_grid(start_ms: int, end_ms: int, step_ms: int) -> tuple[int, int]:
+    """The steps of (start, end] every reader answers on: ``start`` aligned down, and their number.
+
+    Value ``i`` covers the step ending at ``start + (i + 1) * step_ms``.
+    """
+    if step_ms <= 0:
+        raise ValueError("step_ms must be positive")
+    start = start_ms // step_ms * step_ms
+    return start, max(0, -(-(end_ms - start) // step_ms))
+
+
 # How the data inside one step is combined when the step is wider than the data's:
 # avg (the mean of what is there), sum, min or max. Atlas: sum and count use avg, max max, min min.
 Consolidation = Literal["avg", "sum", "min", "max"]

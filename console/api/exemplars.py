@@ -24,7 +24,7 @@ from fastapi import APIRouter, Query
 
 from console.api.reads import parse_range_ms, parse_series_query
 from sample_services.errors import ServiceError
-from store.interfaces import Exemplar, Reader, SpanFilter, TooManySeries
+from store.interfaces import Exemplar, Reader, SpanFilter, TooManySeries, step_grid
 from store.tag_query import TagQuery
 from tracing.exemplars import series_exemplars
 
@@ -69,7 +69,7 @@ def exemplar_router(store: Reader, default_step_ms: int, clock: Callable[[], flo
         start_ms, end_ms = parse_range_ms(start, end, int(clock() * 1000))
         step_ms = _step_ms(step, default_step_ms)
         query = _query(q)
-        steps = -(-(end_ms - start_ms // step_ms * step_ms) // step_ms)
+        first, steps = step_grid(start_ms, end_ms, step_ms)
         if steps > MAX_POINTS:
             raise ServiceError(
                 400, "step", f"{steps} steps is over the limit of {MAX_POINTS}; use a larger step"
@@ -89,7 +89,7 @@ def exemplar_router(store: Reader, default_step_ms: int, clock: Callable[[], flo
             return store.span_exemplars(spans, start_ms, end_ms, step_ms)
 
         return {
-            "start": start_ms // step_ms * step_ms,
+            "start": first,
             "step": step_ms,
             "series": series_exemplars(found, read),
         }

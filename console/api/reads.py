@@ -14,7 +14,7 @@ from fastapi import APIRouter, Depends, Query
 from sample_services.errors import ServiceError
 from stacklang import StackLangError, parse_query
 from stacklang.timeparse import TimeError, parse_duration
-from store.interfaces import LogSearch, Reader, SpanSearch, TooManySeries
+from store.interfaces import LogSearch, Reader, SpanSearch, TooManySeries, step_grid
 from store.model import LogRecord, Span
 from store.tag_query import QuerySyntaxError, TagQuery, parse_simple
 from tracing.search import MAX_DURATION_NS, STATUS_CODES, TRACE_ID
@@ -295,8 +295,7 @@ def read_router(store: Reader, default_step_ms: int, clock: Callable[[], float] 
         start_ms, end_ms = parse_range_ms(start, end, int(clock() * 1000))
         step_ms = _histogram_step(step, start_ms, end_ms)
         counts = store.log_counts_by_level(filters, start_ms, end_ms, step_ms)
-        first = start_ms // step_ms * step_ms
-        steps = -(-(end_ms - first) // step_ms)
+        first, steps = step_grid(start_ms, end_ms, step_ms)
         return {
             "start": first,
             "end": end_ms,

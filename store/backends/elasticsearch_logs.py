@@ -59,13 +59,12 @@ from store.backends.elasticsearch_queries import (
     CountAnswerError,
     count_request,
     document_seq,
-    grid,
     search_query,
     sort,
     step_counts,
     windows,
 )
-from store.interfaces import BackendError, LogSearch
+from store.interfaces import BackendError, LogSearch, step_grid
 from store.model import LogRecord
 
 __all__ = ["ElasticsearchLogReader", "LogBackendError", "document_seq"]
@@ -228,13 +227,13 @@ class ElasticsearchLogReader:
     # --- counts ------------------------------------------------------------------------------
 
     def log_counts(self, search: LogSearch, start_ms: int, end_ms: int, step_ms: int) -> list[int]:
-        start, steps = grid(start_ms, end_ms, step_ms)
+        start, steps = step_grid(start_ms, end_ms, step_ms)
         return self._counts(search, start, steps, end_ms, step_ms, by_level=False).get("", [0] * steps)
 
     def log_counts_by_level(
         self, search: LogSearch, start_ms: int, end_ms: int, step_ms: int
     ) -> dict[str, list[int]]:
-        start, steps = grid(start_ms, end_ms, step_ms)
+        start, steps = step_grid(start_ms, end_ms, step_ms)
         return dict(sorted(self._counts(search, start, steps, end_ms, step_ms, by_level=True).items()))
 
     def _counts(

@@ -167,14 +167,6 @@ class Collected:
         return ordered[: self.search.limit]
 
 
-def grid(start_ms: int, end_ms: int, step_ms: int) -> tuple[int, int]:
-    """The aligned start and the number of steps of (start, end], as the store computes them."""
-    if step_ms <= 0:
-        raise ValueError("step_ms must be positive")
-    start = start_ms // step_ms * step_ms
-    return start, max(0, -(-(end_ms - start) // step_ms))
-
-
 @dataclass(frozen=True)
 class Window:
     """Steps ``first .. first + steps - 1`` of a count, read in one request."""

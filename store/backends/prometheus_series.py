@@ -38,7 +38,7 @@ from store.backends.prometheus_http import PrometheusHTTP, RangeSeries
 from store.backends.prometheus_names import AtlasSeries, atlas_series, engine_query, tag_key
 from store.backends.promql_selectors import label_name, selectors
 from store.backends.promql_text import duration, quote, regex_literal
-from store.interfaces import Consolidation, SeriesValues, TooManySeries
+from store.interfaces import Consolidation, SeriesValues, TooManySeries, step_grid
 from store.tag_query import Has, TagQuery
 
 __all__ = ["PrometheusSeriesReader"]
@@ -121,8 +121,7 @@ class PrometheusSeriesReader:
         *,
         max_series: int | None = None,
     ) -> list[SeriesValues]:
-        start_ms = start_ms // step_ms * step_ms
-        steps = max(0, math.ceil((end_ms - start_ms) / step_ms))
+        start_ms, steps = step_grid(start_ms, end_ms, step_ms)
         matching = self._matching(query, start_ms, start_ms + steps * step_ms)
         if max_series is not None and len(matching) > max_series:
             raise TooManySeries(len(matching), max_series)
@@ -165,8 +164,7 @@ class PrometheusSeriesReader:
 
     def promql_series(self, promql: str, start_ms: int, end_ms: int, step_ms: int) -> list[SeriesValues]:
         """A PromQL expression's series over (start, end] on the store's grid, labels as Atlas tags."""
-        start_ms = start_ms // step_ms * step_ms
-        steps = max(0, math.ceil((end_ms - start_ms) / step_ms))
+        start_ms, steps = step_grid(start_ms, end_ms, step_ms)
         if steps == 0:
             return []
         return [
