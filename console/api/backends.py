@@ -23,6 +23,7 @@ from fastapi.responses import JSONResponse
 from console.config import ServerConfig
 from sample_services.errors import error_response
 from slo.recorded_status import RecordedRules
+from store.backends.elasticsearch_logs import ElasticsearchLogReader
 from store.backends.prometheus_http import PrometheusHTTP
 from store.backends.prometheus_series import PrometheusSeriesReader
 from store.backends.signals import SignalReaders
@@ -78,8 +79,6 @@ def build_backends(
 def _log_backend(config: ServerConfig, closers: list[Callable[[], None]]) -> LogReader | None:
     if config.logs_backend != "elasticsearch":
         return None
-    from store.backends.elasticsearch_logs import ElasticsearchLogReader
-
     assert config.logs_es_url is not None  # the configuration's check
     reader = ElasticsearchLogReader(
         config.logs_es_url, index=config.logs_es_index, api_key=config.logs_es_api_key

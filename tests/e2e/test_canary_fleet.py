@@ -21,8 +21,8 @@ import pytest
 from canary.scopes import iso
 from sample_services.canary import DRM_CANARY_CONFIG
 from sample_services.fleet import write_fleet_file
+from tests.support.canary_runs import standalone_analysis
 from tests.support.fleet import start_fleet, steady_traffic
-from tests.support.polling import eventually
 from tests.support.server import RunningServer
 
 CONFIG_FILE = DRM_CANARY_CONFIG
@@ -63,30 +63,7 @@ def _phases(fleet) -> dict[str, tuple[int, int]]:
 
 
 def _analyse(server, window) -> dict:
-    body = {
-        "canaryConfig": json.loads(CONFIG_FILE.read_text()),
-        "executionRequest": {
-            "scopes": [
-                {
-                    "controlScope": "drm-v1",
-                    "experimentScope": "drm-v2-canary",
-                    "startTimeIso": iso(window[0]),
-                    "endTimeIso": iso(window[1]),
-                    "step": 5,
-                }
-            ],
-            "thresholds": {"pass": 75, "marginal": 50},
-        },
-    }
-    answer = httpx.post(f"{server.url}/standalone_canary_analysis", json=body, timeout=30)
-    assert answer.status_code == 200, answer.text
-    analysis_id = answer.json()["canaryAnalysisExecutionId"]
-
-    def finished():
-        status = httpx.get(f"{server.url}/standalone_canary_analysis/{analysis_id}", timeout=30).json()
-        return status if status["complete"] else None
-
-    status = eventually(finished, timeout_s=60, what="the analysis to finish")
+    analysis_id, status = standalone_analysis(server.url, json.loads(CONFIG_FILE.read_text()), window)
     verdict = httpx.get(f"{server.url}/api/v1/canary/analyses/{analysis_id}/verdict", timeout=30).json()
     return {"status": status, "verdict": verdict}
 

@@ -29,12 +29,12 @@ from pathlib import Path
 import httpx
 import pytest
 
-from canary.scopes import iso
 from sample_services.catalog import DEVICE_DRM, POPULARITY
 from sample_services.chaos import Fault
 from sample_services.fleet import write_fleet_file
 from slo.openslo import load_catalog
 from slo.prometheus_rules import export_rules
+from tests.support.canary_runs import standalone_analysis
 from tests.support.fleet import start_fleet
 from tests.support.polling import eventually
 from tests.support.ports import free_port
@@ -246,30 +246,7 @@ def test_a_promql_slo_agrees_with_the_atlas_one_and_needs_the_prometheus_backend
 
 
 def _judge(server: RunningServer, config: dict, window: tuple[int, int]) -> dict:
-    body = {
-        "canaryConfig": config,
-        "executionRequest": {
-            "scopes": [
-                {
-                    "controlScope": "drm-v1",
-                    "experimentScope": "drm-v2-canary",
-                    "startTimeIso": iso(window[0]),
-                    "endTimeIso": iso(window[1]),
-                    "step": STEP_MS // 1000,
-                }
-            ],
-            "thresholds": {"pass": 75, "marginal": 50},
-        },
-    }
-    answer = httpx.post(f"{server.url}/standalone_canary_analysis", json=body, timeout=30)
-    assert answer.status_code == 200, answer.text
-    execution_id = answer.json()["canaryAnalysisExecutionId"]
-
-    def finished():
-        status = httpx.get(f"{server.url}/standalone_canary_analysis/{execution_id}", timeout=30).json()
-        return status if status["complete"] else None
-
-    status = eventually(finished, timeout_s=60, what="the analysis to finish")
+    _, status = standalone_analysis(server.url, config, window, step_s=STEP_MS // 1000)
     [execution] = status["canaryAnalysisExecutionResult"]["canaryExecutionResults"]
     results = execution["result"]["judgeResult"]["results"]
     return {

@@ -13,14 +13,13 @@ from __future__ import annotations
 import json
 import logging
 import math
-import threading
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from prometheus_client import CollectorRegistry, Counter, start_http_server
+from prometheus_client import CollectorRegistry, Counter
 
 from console.api.slo_views import summary_view
 from slo.atlas_promql import error_ratio, render
@@ -33,6 +32,7 @@ from slo.registry import SLORegistry, load_files
 from slo.service import SLOResult, SLOService
 from store.backends.prometheus_http import PrometheusError, PrometheusHTTP
 from store.backends.prometheus_series import PrometheusSeriesReader
+from tests.support.expositions import serving
 from tests.support.polling import eventually
 from tests.support.ports import free_port
 from tests.support.prometheus_engines import running_prometheus, running_victoria_metrics
@@ -97,23 +97,13 @@ def exposition():
     registry = CollectorRegistry()
     requests = Counter("wf_requests", "Requests", ["outcome"], registry=registry)
     ok, bad = requests.labels("ok"), requests.labels("bad")  # both series exist from the first scrape
-    stop = threading.Event()
 
     def drive() -> None:
-        while not stop.wait(0.1):
-            ok.inc(19)
-            bad.inc(1)
+        ok.inc(19)
+        bad.inc(1)
 
-    driver = threading.Thread(target=drive, daemon=True)
-    port = free_port()
-    server, thread = start_http_server(port, addr="127.0.0.1", registry=registry)
-    driver.start()
-    yield f"127.0.0.1:{port}"
-    stop.set()
-    driver.join(5)
-    server.shutdown()
-    server.server_close()
-    thread.join(5)
+    with serving(registry, drive, every_s=0.1) as target:
+        yield target
 
 
 @pytest.fixture(scope="module")

@@ -12,9 +12,10 @@ import math
 import time
 
 import pytest
-from prometheus_client import CollectorRegistry, Counter, Gauge, start_http_server
+from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from store.backends.prometheus_http import PrometheusError, PrometheusHTTP
+from tests.support.expositions import serving
 from tests.support.polling import eventually
 from tests.support.ports import free_port
 from tests.support.prometheus_engines import running_prometheus, running_victoria_metrics
@@ -34,14 +35,10 @@ def exposition():
     registry = CollectorRegistry()
     requests = Counter("drm_license_requests", "License requests", ["outcome"], registry=registry)
     Gauge("drm_keys_cached", "Keys in the cache", registry=registry).set(42)
-    port = free_port()
-    server, thread = start_http_server(port, addr="127.0.0.1", registry=registry)
     requests.labels("ok").inc(10)
     requests.labels("refused").inc(2)
-    yield f"127.0.0.1:{port}", requests
-    server.shutdown()
-    server.server_close()
-    thread.join(5)
+    with serving(registry) as target:
+        yield target, requests
 
 
 @pytest.fixture(scope="module", params=["prometheus", "victoria-metrics"])

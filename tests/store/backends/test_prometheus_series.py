@@ -9,12 +9,11 @@ rate the counter really moves at, and the stack language must run over it unchan
 from __future__ import annotations
 
 import math
-import threading
 import time
 
 import numpy as np
 import pytest
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from stacklang import evaluate
 from stacklang.parsing import parse_query
@@ -23,6 +22,7 @@ from store.backends.prometheus_http import PrometheusHTTP
 from store.backends.prometheus_series import PrometheusSeriesReader
 from store.backends.promql_text import duration
 from store.interfaces import TooManySeries
+from tests.support.expositions import serving
 from tests.support.polling import eventually
 from tests.support.ports import free_port
 from tests.support.prometheus_engines import running_prometheus, running_victoria_metrics
@@ -39,25 +39,16 @@ def exposition():
         "drm_license_duration_seconds", "License latency", buckets=(0.01, 0.1, 1.0), registry=registry
     )
     Gauge("drm_keys_cached", "Keys in the cache", registry=registry).set(42)
-    stop = threading.Event()
+    ticks = 0
 
     def drive() -> None:
-        ticks = 0
-        while not stop.wait(0.05):
-            ticks += 1
-            requests.labels("refused" if ticks % 20 == 0 else "ok").inc()
-            latency.observe(0.05)
+        nonlocal ticks
+        ticks += 1
+        requests.labels("refused" if ticks % 20 == 0 else "ok").inc()
+        latency.observe(0.05)
 
-    driver = threading.Thread(target=drive, daemon=True)
-    port = free_port()
-    server, thread = start_http_server(port, addr="127.0.0.1", registry=registry)
-    driver.start()
-    yield f"127.0.0.1:{port}"
-    stop.set()
-    driver.join(5)
-    server.shutdown()
-    server.server_close()
-    thread.join(5)
+    with serving(registry, drive, every_s=0.05) as target:
+        yield target
 
 
 @pytest.fixture(scope="module", params=["prometheus", "victoria-metrics"])
