@@ -16,6 +16,8 @@ T; no (series, T) is ever emitted twice.
   readers de-cumulate when they compute percentiles.
 - Summaries: ``_count``/``_sum`` as for histograms; quantile samples become gauges with
   ``statistic=percentile`` and their ``quantile`` tag. ``_created`` samples are dropped.
+  (These naming rules live in ``store.backends.prometheus_names.declared_form``, which the
+  Prometheus backend reads by too.)
 - A series missing from a scrape is forgotten once its pending bucket is out; if it comes
   back it starts afresh. A failed scrape (no :meth:`Normaliser.ingest` call) forgets
   nothing: the next good scrape takes its increase from the last good one.
@@ -38,6 +40,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Final, overload
 
 from collectors.prom_text import Labels, ParsedColumns, ParsedScrape, SeriesKey
+from store.backends.prometheus_names import declared_form
 from store.model import Datapoint
 
 _GAUGE: Final = 0
@@ -45,9 +48,6 @@ _RATE: Final = 1
 _IGNORED: Final = 2
 _NEVER: Final = -(1 << 62)  # a bucket end before any real one
 
-# Families whose samples carry a "_created" timestamp that is not a series of its own.
-_HAS_CREATED = frozenset({"counter", "histogram", "summary", "gaugehistogram"})
-_SUFFIXES = (("_total", 6), ("_bucket", 7), ("_count", 6), ("_sum", 4))
 
 # Builds a NamedTuple without its Python-level __new__: half the cost of a point.
 _new = tuple.__new__
@@ -124,30 +124,11 @@ class _Series:
 
 def _describe(name: str, labels: Labels, types: Mapping[str, str]) -> tuple[int, str, str]:
     """What a sample series becomes: (kind, Atlas ``name``, ``statistic``)."""
-    if name.endswith("_created"):
-        # OpenMetrics writes it as a sample of its family, 0.0.4 (prometheus_client) as a gauge family.
-        base = name[:-8]
-        if types.get(base) in _HAS_CREATED or types.get(base + "_total") == "counter":
-            return _IGNORED, name, ""
-    kind = types.get(name)
-    if kind == "counter":
-        return _RATE, name.removesuffix("_total"), "count"
-    if kind == "summary" and any(key == "quantile" for key, _ in labels):
-        return _GAUGE, name, "percentile"
-    if kind is None:
-        for suffix, length in _SUFFIXES:
-            if name.endswith(suffix):
-                base = name[:-length]
-                family = types.get(base)
-                if suffix == "_total" and family == "counter":
-                    return _RATE, base, "count"
-                if suffix == "_bucket" and family == "histogram":
-                    return _RATE, base, "percentile"
-                if suffix == "_count" and family in ("histogram", "summary"):
-                    return _RATE, base, "count"
-                if suffix == "_sum" and family in ("histogram", "summary"):
-                    return _RATE, base, "totalTime" if base.endswith("_seconds") else "totalAmount"
-    return _GAUGE, name, "gauge"
+    found = declared_form(name, any(key == "quantile" for key, _ in labels), types)
+    if found is None:
+        return _IGNORED, name, ""
+    kind, atlas_name, statistic = found
+    return (_RATE if kind == "rate" else _GAUGE), atlas_name, statistic
 
 
 class Normaliser:

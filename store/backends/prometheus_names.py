@@ -1,8 +1,9 @@
-"""Prometheus series as Atlas series and back: names, statistics, tag keys (as ``collectors/normalise``).
+"""Prometheus series as Atlas series and back: names, statistics, tag keys (the scraper's rules too).
 
 The embedded store holds what the scraper's normaliser made of an exposition; a Prometheus
 engine holds the exposition's samples. To answer the same Atlas queries, each Prometheus
-series is given the tags the normaliser would have given it:
+series is given the tags the normaliser gives it, by the same rules (:func:`declared_form`,
+which ``collectors/normalise.py`` uses):
 
 - a counter ``X_total`` is Atlas ``name=X, statistic=count``, read as a rate per second;
 - a histogram's ``X_bucket`` is ``statistic=percentile`` with its ``le`` (a rate, cumulative
@@ -34,11 +35,13 @@ from typing import Literal
 
 from store.tag_query import And, Eq, In, MatchAll, MatchNone, Not, Or, Regex, TagQuery
 
-__all__ = ["AtlasSeries", "atlas_series", "engine_query", "tag_key"]
+__all__ = ["AtlasSeries", "atlas_series", "declared_form", "engine_query", "tag_key"]
 
 Kind = Literal["rate", "gauge"]
 SUFFIXES = ("_total", "_count", "_sum", "_bucket")
 _DERIVED = frozenset({"name", "statistic"})
+# Families whose samples carry a "_created" timestamp that is not a series of its own.
+_HAS_CREATED = frozenset({"counter", "histogram", "summary", "gaugehistogram"})
 # An unescaped `$` in a name pattern: the Prometheus name may go on with a suffix there.
 _END = re.compile(r"(?<!\\)\$")
 _SUFFIX_GROUP = "(?:_total|_count|_sum|_bucket)?$"
@@ -66,16 +69,20 @@ def _known(name: str, types: Mapping[str, str]) -> bool:
     return name in types or any(name.removesuffix(s) in types for s in (*SUFFIXES, "_created"))
 
 
-def _typed(name: str, labels: Mapping[str, str], types: Mapping[str, str]) -> tuple[Kind, str, str] | None:
-    """(kind, Atlas name, statistic) from the families' declared types, as the normaliser does."""
+def declared_form(name: str, has_quantile: bool, types: Mapping[str, str]) -> tuple[Kind, str, str] | None:
+    """(kind, Atlas name, statistic) of a sample series from its families' declared types; None to drop.
+
+    The scraper's normaliser (``collectors/normalise.py``) names what it scrapes by these same rules.
+    """
     if name.endswith("_created"):
+        # OpenMetrics writes it as a sample of its family, 0.0.4 (prometheus_client) as a gauge family.
         base = name[:-8]
-        if types.get(base) in ("counter", "histogram", "summary") or types.get(base + "_total") == "counter":
+        if types.get(base) in _HAS_CREATED or types.get(base + "_total") == "counter":
             return None
     declared = types.get(name)
     if declared == "counter":
         return "rate", name.removesuffix("_total"), "count"
-    if declared == "summary" and "quantile" in labels:
+    if declared == "summary" and has_quantile:
         return "gauge", name, "percentile"
     if declared is None:
         for suffix in SUFFIXES:
@@ -112,7 +119,10 @@ def _inferred(name: str, labels: Mapping[str, str]) -> tuple[Kind, str, str] | N
 def atlas_series(labels: Mapping[str, str], types: Mapping[str, str]) -> AtlasSeries | None:
     """The Atlas view of a series' labels; ``types`` maps family names to their declared types."""
     name = labels.get("__name__", "")
-    found = _typed(name, labels, types) if _known(name, types) else _inferred(name, labels)
+    if _known(name, types):
+        found = declared_form(name, "quantile" in labels, types)
+    else:
+        found = _inferred(name, labels)
     if found is None:
         return None
     kind, atlas_name, statistic = found
