@@ -141,12 +141,15 @@ def test_the_stack_language_runs_over_the_engine(reader):
     assert np.all((p50.values > 0.01) & (p50.values <= 0.1)), p50.values
 
 
-def test_too_many_series_is_refused_before_reading(reader):
+def test_too_many_series_is_refused_before_reading(reader, monkeypatch):
     _, reader = reader
     start, end = _window()
+    ranges: list[object] = []
+    monkeypatch.setattr(reader.client, "query_range", lambda *asked: ranges.append(asked))
     with pytest.raises(TooManySeries) as caught:
         reader.series(parse_query("name,drm_license_duration_seconds,:eq"), start, end, STEP_MS, max_series=2)
     assert caught.value.found == 6
+    assert ranges == []  # no sample was asked for
 
 
 def test_wider_steps_consolidate_gauges_and_scale_summed_rates(reader):
@@ -159,6 +162,13 @@ def test_wider_steps_consolidate_gauges_and_scale_summed_rates(reader):
     assert np.allclose(summed.values, mean.values * 5)
     [maximum] = reader.series(parse_query("name,drm_keys_cached,:eq"), start, end, STEP_MS, "max")
     assert np.all(maximum.values == 42.0)
+    # max and min take the extreme 1-second rate in each step (a subquery): rates, not counts.
+    [fastest] = reader.series(query, start, end, STEP_MS, "max")
+    [slowest] = reader.series(query, start, end, STEP_MS, "min")
+    assert np.all(fastest.values >= slowest.values), (fastest.values, slowest.values)
+    ok_rate = RATE * 19 / 20
+    for extreme in (fastest.values, slowest.values):
+        assert np.all(np.abs(extreme - ok_rate) < 0.35 * ok_rate), extreme
 
 
 def test_tag_keys_and_values_are_atlas_names(reader):
@@ -192,11 +202,12 @@ def test_a_query_nothing_matches_reads_nothing(reader):
 
 def test_long_reads_go_in_pieces_the_engine_accepts(reader, monkeypatch):
     _, reader = reader
-    start, end = _window(steps=4)
+    # Three steps: all the history the fixture guarantees (a fourth can begin before the first scrape).
+    start, end = _window(steps=3)
     query = parse_query("name,drm_license_requests,:eq")
     whole = {s.tags["outcome"]: s.values for s in reader.series(query, start, end, STEP_MS)}
-    # Prometheus refuses over 11,000 points a series; here the pieces are 3 steps long.
-    monkeypatch.setattr(prometheus_series, "MAX_POINTS_PER_QUERY", 3)
+    # Prometheus refuses over 11,000 points a series; here the pieces are 2 steps long.
+    monkeypatch.setattr(prometheus_series, "MAX_POINTS_PER_QUERY", 2)
     pieces = {s.tags["outcome"]: s.values for s in reader.series(query, start, end, STEP_MS)}
     assert whole.keys() == pieces.keys() == {"ok", "refused"}
     for outcome, values in whole.items():
