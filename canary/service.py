@@ -148,7 +148,7 @@ class CanaryService:
         return None if analysis is None else {"id": analysis.id, "kind": analysis.kind, **verdict(analysis)}
 
     def recent(self, limit: int) -> list[dict[str, Any]]:
-        """Newest first: id, kind, status, config name, created time and verdict."""
+        """Newest first: id, kind, status, config name and applications, scopes, created time and verdict."""
         return [
             {
                 "id": a.id,
@@ -156,6 +156,12 @@ class CanaryService:
                 "status": a.status,
                 "configName": a.config.get("name"),
                 "application": a.application,
+                # What the analysis compares, so a console can tie it to a service and clusters.
+                "applications": [str(x) for x in a.config.get("applications") or []],
+                "scopes": {
+                    name: {"control": pair.control.scope, "experiment": pair.experiment.scope}
+                    for name, pair in (a.judgements[0].scopes.items() if a.judgements else ())
+                },
                 "createdMs": a.created_ms,
                 **verdict(a),
             }

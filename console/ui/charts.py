@@ -83,7 +83,8 @@ def layout(figure: go.Figure, *, title: str = "", unit: str = "", height: int = 
         title={"text": plotly_text(title), "font": {"size": 14}} if title else None,
         height=height,
         margin={"l": 10, "r": 10, "t": 36 if title else 10, "b": 10},
-        legend={"orientation": "h", "y": -0.2},
+        # Below the time axis, clear of the date plotly writes under the first tick.
+        legend={"orientation": "h", "yanchor": "top", "y": -0.3},
         hovermode="x unified",
         yaxis={"title": {"text": unit}, "rangemode": "tozero"},
     )

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import pandas as pd
 import streamlit as st
 
 from console.ui.controls import Controls, shared_controls
@@ -52,6 +53,22 @@ def fetch(method: str, *args: Any, **kwargs: Any) -> Any:
     except (ApiError, ServerUnreachable) as error:
         failure(error)
         return None
+
+
+def peek(method: str, *args: Any, **kwargs: Any) -> Any:
+    """A cached read for something optional: ``None``, and nothing shown, when it cannot be had."""
+    try:
+        return read(method, *args, **kwargs)
+    except (ApiError, ServerUnreachable):
+        return None
+
+
+def empty(frame: pd.DataFrame, text: str) -> bool:
+    """Whether ``frame`` has no rows, saying ``text`` instead (an empty grid tells a person nothing)."""
+    nothing = len(frame) == 0
+    if nothing:
+        st.caption(plain(text))
+    return nothing
 
 
 def open_row(state: PageState, field: str, table_key: str, ids: Sequence[str]) -> Callable[[], None]:

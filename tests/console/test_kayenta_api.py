@@ -584,6 +584,8 @@ def test_the_analyses_are_listed_newest_first(server, clean_analysis, regressed_
         0.0,
     )
     assert entry["configName"] == regressed_analysis["canaryConfig"]["name"]
+    assert entry["applications"] == regressed_analysis["canaryConfig"]["applications"]
+    assert entry["scopes"] == {"default": {"control": CONTROL, "experiment": EXPERIMENT}}
     limited = httpx.get(f"{server.url}/api/v1/canary/analyses", params={"limit": 1}).json()["analyses"]
     assert [a["id"] for a in limited] == ids[:1]
 

@@ -109,26 +109,6 @@ def show_lonely_points(figure: go.Figure) -> go.Figure:
     return figure
 
 
-def canary_marks(
-    analyses: Iterable[Mapping[str, Any]], service: str, start_ms: int, end_ms: int
-) -> list[dict[str, Any]]:
-    """Canary analyses of ``service`` created in the range, as chart marks ``canary <verdict>``.
-
-    An analysis names its service by its application, or by its config's name
-    (``drm-canary``), as the analyses list carries neither scopes nor the config's applications.
-    """
-    found = []
-    for analysis in analyses:
-        created = analysis.get("createdMs")
-        config = str(analysis.get("configName") or "")
-        named = analysis.get("application") == service or service in config.replace("_", "-").split("-")
-        if named and isinstance(created, int) and start_ms <= created <= end_ms:
-            found.append(
-                {"time_ms": created, "kind": "canary", "version": analysis.get("verdict") or "running"}
-            )
-    return found
-
-
 def operation_rows(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """Top operations by impact (mean latency × rate: milliseconds spent per second), highest first."""
     # Rows without an impact (no duration recorded) go last.

@@ -33,7 +33,7 @@ from console.ui.data.alerts import (
     timeline_rows,
     title_of,
 )
-from console.ui.frame import failure, fetch, follow_clicks, jump, open_row, start, url_of
+from console.ui.frame import empty, failure, fetch, follow_clicks, jump, open_row, start, url_of
 from console.ui.pages import ALERTS
 from console.ui.safe import plain
 from console.ui.session import ApiError, ServerUnreachable, now_ms, write
@@ -82,11 +82,13 @@ def board() -> None:
     c[3].metric("Silenced", sum(bool(a["silenced_by"]) for a in everything))
     chosen = by_importance(everything, state["state"])
     frame = pd.DataFrame(alert_rows(chosen, sent))
-    if not frame.empty:
-        opened = [url_of(controls, ALERTS, state=state["state"], alert=a["fingerprint"]) for a in chosen]
-        frame.insert(0, "open", opened)
+    shown = "alerts" if state["state"] == "all" else f"{state['state']} alerts"
+    if empty(frame, f"No {shown}."):
+        return
+    opened = [url_of(controls, ALERTS, state=state["state"], alert=a["fingerprint"]) for a in chosen]
+    frame.insert(0, "open", opened)
     st.dataframe(
-        frame.style.map(_state_style, subset=["state"]) if not frame.empty else frame,
+        frame.style.map(_state_style, subset=["state"]),
         hide_index=True,
         on_select=open_row(state, "alert", "alerts.list", [a["fingerprint"] for a in chosen]),
         selection_mode="single-row",

@@ -11,6 +11,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from console.ui.changes import changes_near
 from console.ui.data.logs import (
     CONTEXT_LINES,
     LEVELS,
@@ -23,7 +24,7 @@ from console.ui.data.logs import (
     older_lines,
     parse_around,
 )
-from console.ui.frame import fetch, start, url_of
+from console.ui.frame import fetch, peek, start, url_of
 from console.ui.pages import LOGS, TRACES, is_trace_id
 from console.ui.safe import plain
 from console.ui.session import now_ms
@@ -151,6 +152,19 @@ def _context(around: tuple[int, int]) -> None:
         st.button("Close context", key="logs.close_context", on_click=_close_context)
 
 
+def _changes(records: Sequence[Mapping[str, Any]]) -> None:
+    """The last hop of a chase: what changed just before these lines in their services — for a
+    trace's lines, in every service of the trace (the one that logged may not be the one changed)."""
+    services = {str(r["service"]) for r in records}
+    at_ms = int(records[0]["timestamp_ns"]) // 1_000_000
+    # A trace whose spans are not here (logs only, or expired) leaves the logged services.
+    trace = peek("trace", state["trace"].lower()) if is_trace_id(state["trace"]) else None
+    if trace is not None:
+        services |= set(trace["summary"]["services"])
+        at_ms = int(trace["summary"]["start_ns"]) // 1_000_000
+    changes_near(controls, sorted(services), at_ms)
+
+
 @st.fragment(run_every=controls.refresh_s)
 def search() -> None:
     start_ms, end_ms = controls.window()
@@ -185,6 +199,8 @@ def search() -> None:
         st.session_state[PICKED_KEY] = picked
         state.update(around=records[event.selection.rows[0]]["cursor"])  # a line's cursor names it
         st.rerun()  # the whole page, so the context shows
+    if records and (state["trace"] or state["service"]):
+        _changes(records)
     shown = f"Page {len(cursors)} · {len(records)} lines, newest first"
     st.caption(shown + (" · pick a line for its context" if records else ""))
     newest, newer, older = st.columns([1, 1, 6])

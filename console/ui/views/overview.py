@@ -8,9 +8,10 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from console.ui.data.canary import analysis_rows
+from console.ui.changes import changes_table, read_changes
+from console.ui.data.canary import VERDICT_COLOURS, analysis_rows
 from console.ui.data.overview import HEALTH_COLOURS, service_rows, slo_rows, verdict_counts
-from console.ui.frame import fetch, jump, start, url_of
+from console.ui.frame import empty, fetch, jump, start, url_of
 from console.ui.pages import ALERTS, CANARY, OVERVIEW, SERVICE, SLOS
 from console.ui.safe import plain
 from console.ui.time_range import describe
@@ -18,6 +19,11 @@ from console.ui.time_range import describe
 controls = start(OVERVIEW)
 state = controls.state
 st.radio("Rows per", ["cluster", "service"], key=state.key("by"), horizontal=True)
+
+
+def _verdict_style(value: Any) -> str:
+    colour = VERDICT_COLOURS.get(str(value))
+    return f"color: {colour}; font-weight: bold" if colour else ""
 
 
 def _health_style(value: Any) -> str:
@@ -33,7 +39,6 @@ def overview() -> None:
     slos = fetch("slos")
     alerts = fetch("alerts", state="firing")
     analyses = fetch("canary_analyses", limit=10)
-    annotations = fetch("annotations", start=start_ms, end=end_ms)
     if red is None:
         return
     slo_list = slos["slos"] if slos else []
@@ -74,56 +79,57 @@ def overview() -> None:
     left, right = st.columns(2)
     with left:
         st.subheader("SLO budgets")
-        st.dataframe(pd.DataFrame(slo_rows(slo_list)), hide_index=True, key="overview.slos")
+        slo_table = pd.DataFrame(slo_rows(slo_list))
+        if not empty(slo_table, "No SLOs are defined."):
+            st.dataframe(slo_table, hide_index=True, key="overview.slos")
         jump(controls, SLOS, "All SLOs")
         st.subheader("Firing alerts")
-        st.dataframe(
-            pd.DataFrame(
-                [
-                    {
-                        "severity": a.get("severity"),
-                        "alert": a["labels"].get("alertname", a["rule"]),
-                        "service": a["labels"].get("service", ""),
-                        "summary": a.get("annotations", {}).get("summary", ""),
-                        "acknowledged by": a.get("acknowledged_by") or "",
-                    }
-                    for a in firing
-                ]
-            ),
-            hide_index=True,
-            key="overview.alerts",
+        alert_table = pd.DataFrame(
+            [
+                {
+                    "severity": a.get("severity"),
+                    "alert": a["labels"].get("alertname", a["rule"]),
+                    "open": url_of(controls, ALERTS, alert=a["fingerprint"]),
+                    "service": a["labels"].get("service", ""),
+                    "summary": a.get("annotations", {}).get("summary", ""),
+                    "acknowledged by": a.get("acknowledged_by") or "",
+                }
+                for a in firing
+            ]
         )
+        if not empty(alert_table, "No alert is firing."):
+            st.dataframe(
+                alert_table,
+                hide_index=True,
+                column_config={"open": st.column_config.LinkColumn("open", display_text="incident")},
+                key="overview.alerts",
+            )
         jump(controls, ALERTS, "Alerts and incidents")
     with right:
         st.subheader("Latest canary verdicts")
-        st.dataframe(
-            pd.DataFrame(
-                [
-                    {k: r[k] for k in ("created", "application", "config", "verdict", "score", "id")}
-                    for r in analysis_rows(analyses["analyses"] if analyses else [])[:10]
-                ]
-            ),
-            hide_index=True,
-            key="overview.canaries",
+        verdict_rows = analysis_rows(analyses["analyses"] if analyses else [])[:10]
+        canary_table = pd.DataFrame(
+            [
+                {
+                    **{k: r[k] for k in ("created", "config", "verdict", "score")},
+                    "open": url_of(controls, CANARY, analysis=r["id"]),
+                }
+                for r in verdict_rows
+            ]
         )
+        if not empty(canary_table, "No canary analysis has run."):
+            st.dataframe(
+                canary_table.style.map(_verdict_style, subset=["verdict"]),
+                hide_index=True,
+                column_config={
+                    "created": st.column_config.DatetimeColumn("created", format="YYYY-MM-DD HH:mm:ss"),
+                    "open": st.column_config.LinkColumn("open", display_text="analysis"),
+                },
+                key="overview.canaries",
+            )
         jump(controls, CANARY, "Canary analyses")
         st.subheader("Deploys and changes")
-        st.dataframe(
-            pd.DataFrame(
-                [
-                    {
-                        "time": pd.to_datetime(a["time_ms"], unit="ms", utc=True),
-                        "kind": a["kind"],
-                        "service": a.get("service") or "",
-                        "version": a.get("version") or "",
-                        "summary": a.get("summary") or "",
-                    }
-                    for a in (annotations["annotations"] if annotations else [])
-                ]
-            ),
-            hide_index=True,
-            key="overview.annotations",
-        )
+        changes_table(controls, read_changes(None, start_ms, end_ms), key="overview.changes")
 
 
 overview()

@@ -12,9 +12,9 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from console.ui.changes import changes_table, read_changes
 from console.ui.charts import graph_figure
 from console.ui.data.service import (
-    canary_marks,
     error_answer,
     headline,
     latency_answer,
@@ -90,10 +90,7 @@ def _metric_value(row: Mapping[str, Any] | None, key: str, fmt: str) -> str:
 def _charts(service: str, cluster: str, split: bool, start_ms: int, end_ms: int) -> None:
     q = queries(service, cluster, split)
     answers = {name: fetch("graph", q=expr, s=str(start_ms), e=str(end_ms)) for name, expr in q.items()}
-    annotations = fetch("annotations", service=service, start=start_ms, end=end_ms)
-    analyses = fetch("canary_analyses", limit=50)
-    marks = [*(annotations["annotations"] if annotations else [])]
-    marks += canary_marks(analyses["analyses"] if analyses else [], service, start_ms, end_ms)
+    marks = read_changes([service], start_ms, end_ms)
     label = cluster or service
     figures = {}
     if answers["calls"] is not None:
@@ -190,6 +187,8 @@ def service_page() -> None:
     _charts(service, cluster, split, start_ms, end_ms)
     _operations(service, start_ms, end_ms)
     _slos(service)
+    st.subheader("Deploys and canaries")
+    changes_table(controls, read_changes([service], start_ms, end_ms), key="service.changes")  # cached
 
 
 service_page()

@@ -10,6 +10,7 @@ import pandas as pd
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
+from console.ui.changes import changes_near
 from console.ui.data.dependency_graph import dependency_figure, edge_rows
 from console.ui.data.trace_waterfall import (
     MAX_ROWS,
@@ -128,6 +129,9 @@ def search_results() -> None:
     if answer is None:
         return
     traces = answer["traces"]
+    if not traces:
+        st.caption(plain(f"No trace matches this search in {describe(controls.time_range)}."))
+        return
     st.caption(
         f"{len(traces)} traces · {plain(describe(controls.time_range))} · a row or a point opens its trace"
     )
@@ -180,8 +184,9 @@ def trace_view(trace_id: str) -> None:
     for column, service in zip(links[1:], sorted(summary["services"]), strict=True):
         with column:
             jump(controls, SERVICE, f"Service {service}", service=service)
-
     start_ns = trace_start_ns(answer)
+    changes_near(controls, sorted(summary["services"]), start_ns // 1_000_000)
+
     picked = st.plotly_chart(
         waterfall_figure(answer),
         theme="streamlit",

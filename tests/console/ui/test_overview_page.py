@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 
 from console.ui.data.overview import health
-from tests.console.ui.support import window
+from tests.console.ui.support import table, window
 
 
 def _api_rows(world, by="cluster"):
@@ -60,3 +60,31 @@ def test_health_rules():
         "alert X",
     )
     assert health({"requests": 0}, [], [])[0] == "no data"
+
+
+def test_slo_alert_and_change_tables_are_the_apis(world, console):
+    page = console("views/overview.py", **window(world))
+    assert not page.exception
+    slos = httpx.get(f"{world.url}/api/v1/slos").json()["slos"]
+    shown_slos = table(page, "budget left %")
+    assert list(shown_slos["SLO"]) == [s["name"] for s in slos]
+    assert list(shown_slos["budget left %"]) == [round(s["budget_remaining"] * 100, 2) for s in slos]
+    firing = httpx.get(f"{world.url}/api/v1/alerts", params={"state": "firing"}).json()["alerts"]
+    shown_alerts = table(page, "acknowledged by")
+    assert sorted(shown_alerts["alert"]) == sorted(a["labels"].get("alertname", a["rule"]) for a in firing)
+    assert "DRM license errors over 5 % <b>now</b>" in set(shown_alerts["summary"])  # as text
+    # Deploys, and canary analyses (other page tests may have run some on this world), newest first.
+    (deploy,) = httpx.get(f"{world.url}/api/v1/annotations").json()["annotations"]
+    analyses = httpx.get(f"{world.url}/api/v1/canary/analyses").json()["analyses"]
+    w = window(world)
+    expected = [(deploy["time_ms"], "deploy", "drm")] + [
+        (a["createdMs"], "canary", service)
+        for a in analyses
+        if int(w["from"]) <= a["createdMs"] <= int(w["to"])
+        for service in a["applications"]
+    ]
+    changes = table(page, "what")
+    shown = zip(
+        [t.value // 1_000_000 for t in changes["time"]], changes["kind"], changes["service"], strict=True
+    )
+    assert list(shown) == sorted(expected, key=lambda r: (-r[0], r[2], r[1]))

@@ -8,7 +8,6 @@ from urllib.parse import parse_qsl
 import plotly.graph_objects as go
 
 from console.ui.data.service import (
-    canary_marks,
     error_answer,
     operation_rows,
     options,
@@ -191,19 +190,6 @@ def test_operations_by_impact_highest_first_and_unknown_last():
         {"operation": "c", "impact": 5.0},
     ]
     assert [r["operation"] for r in operation_rows(rows)] == ["c", "a", "b"]
-
-
-def test_canary_marks_are_the_services_analyses_in_the_range():
-    analyses = [
-        {"application": "drm", "configName": "x", "createdMs": 100, "verdict": "fail"},
-        {"application": "ad-hoc", "configName": "drm-canary", "createdMs": 200, "verdict": None},
-        {"application": "ad-hoc", "configName": "cdn-canary", "createdMs": 150, "verdict": "pass"},
-        {"application": "drm", "configName": "x", "createdMs": 999, "verdict": "pass"},
-    ]
-    assert canary_marks(analyses, "drm", 0, 500) == [
-        {"time_ms": 100, "kind": "canary", "version": "fail"},
-        {"time_ms": 200, "kind": "canary", "version": "running"},
-    ]
 
 
 def test_pickers_keep_an_unknown_choice_and_markers_show_lonely_points():
