@@ -248,3 +248,43 @@ def test_a_url_with_state_reopens_the_same_view(page, console, world):
     shown = [value for row in first for value in row.values() if value in expected]
     assert len(shown) >= 5
     assert shown == expected[: len(shown)]
+
+
+def _click_link(page: Page, name: str) -> None:
+    """Click the page link whose text starts with ``name`` and wait for the page it opens."""
+    page.locator("[data-testid='stPageLink-NavLink']", has_text=name).first.click()
+    page.wait_for_timeout(500)  # the navigation starts a new run; wait for it, not the old page
+    wait_until_drawn(page)
+    assert exception_boxes(page) == []
+
+
+def test_the_chase_from_a_burn_alert_to_the_deploy_before_the_slow_trace_is_clicks(page, console, world):
+    burn = next(a for a in api(world, "/api/v1/alerts", state="firing")["alerts"] if a["labels"].get("slo"))
+    open_view(page, f"{console}/alerts?state=firing&alert={burn['fingerprint']}&{window(world)}")
+    _click_link(page, "SLO drm-license-ok")
+    assert "/slos?" in page.url and "slo=drm-license-ok" in page.url
+    _click_link(page, "Service drm")
+    assert "/service?" in page.url and "service=drm" in page.url
+    # The operations table's "slowest" link (a grid cell: its URL is in the grid's text).
+    [operation] = [r for r in grid_rows(page, 0) if r.get("operation") == "POST /license"]
+    slowest = next(v for v in operation.values() if "sort=duration" in v)
+    open_view(page, f"{console}{slowest}")
+    # The slowest drm call is the seeded 900 ms one: its point is the scatter's highest.
+    points = page.locator(".js-plotly-plot .scatterlayer .trace path.point")
+    points.first.wait_for(timeout=30_000)
+    box = min((p.bounding_box() for p in points.all()), key=lambda b: b["y"])
+    # Plotly takes clicks on its drag layer above the points: click where the point is drawn.
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.get_by_role("heading", name="playback: POST /play").wait_for(timeout=30_000)
+    assert f"trace={SLOW_TRACE}" in page.url
+    _click_link(page, "Logs of this trace")
+    assert "/logs?" in page.url and f"trace={SLOW_TRACE}" in page.url
+    assert [r["message"] for r in grid_rows(page, 0)] == [HOSTILE_MESSAGE]
+    (deploy,) = api(world, "/api/v1/annotations")["annotations"]
+    _click_link(page, "deploy drm")
+    assert "/service?" in page.url and "service=drm" in page.url
+    assert (
+        f"from={deploy['time_ms'] - 1_800_000}" in page.url
+        and f"to={deploy['time_ms'] + 1_800_000}" in page.url
+    )
+    screenshot(page, "console-chase-deploy")

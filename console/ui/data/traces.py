@@ -116,7 +116,8 @@ def scatter_figure(traces: Sequence[Mapping[str, Any]]) -> go.Figure:
         )
     figure.update_layout(
         height=CHART_HEIGHT,
-        margin={"l": 10, "r": 10, "t": 10, "b": 10},
+        # Room above the plot for plotly's toolbar, which would otherwise sit on the slowest trace.
+        margin={"l": 10, "r": 10, "t": 36, "b": 10},
         legend={"orientation": "h", "y": -0.25},
         xaxis={"type": "date"},
         yaxis={"title": {"text": "duration ms"}, "rangemode": "tozero"},
