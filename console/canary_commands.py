@@ -26,7 +26,7 @@ from canary.scopes import iso, parse_instant
 from console.settings import parse_duration, resolve
 from console.stack import DEFAULT_SERVER_URL, SERVER_URL_ENV
 
-__all__ = ["add_canary_parser", "canary"]
+__all__ = ["add_canary_parser", "analysis_request", "canary"]
 
 EXIT = {"pass": 0, "fail": 1, "marginal": 3}
 TROUBLE = 4
@@ -83,32 +83,68 @@ def _start_ms(text: str | None) -> int | None:
 
 def request_body(args: argparse.Namespace, config: dict[str, Any]) -> dict[str, Any]:
     """The ``/standalone_canary_analysis`` body for the command's flags."""
+    return analysis_request(
+        config,
+        baseline=args.baseline,
+        canary=args.canary,
+        lifetime_s=args.lifetime,
+        start=args.start,
+        interval_s=args.interval,
+        begin_after_s=args.begin_after,
+        lookback_s=args.lookback,
+        step_s=args.step,
+        scope_name=args.scope_name,
+        pass_score=args.pass_,
+        marginal_score=args.marginal,
+    )
+
+
+def analysis_request(
+    config: dict[str, Any],
+    *,
+    baseline: str,
+    canary: str,
+    lifetime_s: float,
+    start: str | None = None,
+    interval_s: float | None = None,
+    begin_after_s: float = 0.0,
+    lookback_s: float = 0.0,
+    step_s: float | None = None,
+    scope_name: str = "default",
+    pass_score: float | None = None,
+    marginal_score: float | None = None,
+) -> dict[str, Any]:
+    """``{canaryConfig, executionRequest}`` comparing two clusters, as ``canary run`` posts it.
+
+    Shared with ``watchfloor up``'s release story (console/demo_release.py), so the demo
+    judges its canary exactly as a release script would. ``start`` reads as ``--start``.
+    """
     scope: dict[str, Any] = {
-        "scopeName": args.scope_name,
-        "controlScope": args.baseline,
-        "experimentScope": args.canary,
+        "scopeName": scope_name,
+        "controlScope": baseline,
+        "experimentScope": canary,
     }
-    if args.step is not None:
-        scope["step"] = args.step
-    start = _start_ms(args.start)
-    if start is not None:
+    if step_s is not None:
+        scope["step"] = step_s
+    start_ms = _start_ms(start)
+    if start_ms is not None:
         # A past window: its end is known, so the judgements run as soon as their data is in.
-        scope["startTimeIso"] = iso(start)
-        scope["endTimeIso"] = iso(start + int(args.lifetime * 1000))
+        scope["startTimeIso"] = iso(start_ms)
+        scope["endTimeIso"] = iso(start_ms + int(lifetime_s * 1000))
     classifier = config.get("classifier") or {}
     configured = (classifier.get("scoreThresholds") if isinstance(classifier, dict) else None) or {}
     request: dict[str, Any] = {
         "scopes": [scope],
         "thresholds": {
-            "pass": args.pass_ if args.pass_ is not None else configured.get("pass", 75.0),
-            "marginal": args.marginal if args.marginal is not None else configured.get("marginal", 50.0),
+            "pass": pass_score if pass_score is not None else configured.get("pass", 75.0),
+            "marginal": marginal_score if marginal_score is not None else configured.get("marginal", 50.0),
         },
-        "lifetimeDurationMins": args.lifetime / 60,
-        "beginAfterMins": args.begin_after / 60,
-        "lookbackMins": args.lookback / 60,
+        "lifetimeDurationMins": lifetime_s / 60,
+        "beginAfterMins": begin_after_s / 60,
+        "lookbackMins": lookback_s / 60,
     }
-    if args.interval is not None:
-        request["analysisIntervalMins"] = args.interval / 60
+    if interval_s is not None:
+        request["analysisIntervalMins"] = interval_s / 60
     return {"canaryConfig": config, "executionRequest": request}
 
 

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 from console import canary_commands, commands, server_commands, slo_commands
 from console.canary_commands import add_canary_parser
+from console.demo_release import parse_after
 from console.settings import parse_duration
 from console.slo_commands import add_slo_parser
 from sample_services.chaos import Fault
@@ -46,6 +47,20 @@ def _duration(text: str) -> float:
         return parse_duration(text)
     except ValueError as error:
         raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _canary_after(text: str) -> float | None:
+    try:
+        return parse_after(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"{error}, or off") from None
+
+
+def _every(text: str) -> float:
+    seconds = _duration(text)
+    if seconds <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected a duration above 0")
+    return seconds
 
 
 def _add_telemetry_flags(parser: argparse.ArgumentParser) -> None:
@@ -125,6 +140,18 @@ def build_parser() -> argparse.ArgumentParser:
         type=_duration,
         default=None,
         help="metrics step (default 10s, unless --config or WATCHFLOOR_STEP_MS set one)",
+    )
+    up.add_argument(
+        "--demo-canary-after",
+        type=_canary_after,
+        default=180.0,
+        help="warm-up before the demo judges its canaries (default 3m; 0 or off: no analyses)",
+    )
+    up.add_argument(
+        "--demo-canary-every",
+        type=_every,
+        default=900.0,
+        help="how often the demo judges its canaries again (default 15m)",
     )
     console = sub.add_parser("console", help="run the console (Streamlit) against a running server")
     console.add_argument(

@@ -85,7 +85,7 @@ def service(args: argparse.Namespace) -> int:
     return 0
 
 
-def _fleet_layout(args: argparse.Namespace) -> list[InstanceSpec]:
+def fleet_layout(args: argparse.Namespace) -> list[InstanceSpec]:
     base_port = int(
         resolve(
             None if args.base_port is None else str(args.base_port),
@@ -174,7 +174,7 @@ async def _drive(runner: FleetRunner, args: argparse.Namespace) -> None:
 def run_fleet(args: argparse.Namespace, title: str, extra: list[str] | None = None) -> int:
     configure_process_logging(logging.INFO)
     data = data_dir(args.data)
-    layout = _fleet_layout(args)
+    layout = fleet_layout(args)
     otlp, bulk = _endpoints(args)
     runner = FleetRunner(layout, FleetOptions(data, otlp, bulk, upstreams_of(layout), args.time_scale))
     try:

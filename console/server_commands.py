@@ -12,8 +12,9 @@ import uvicorn
 
 from alerting.rule_book import RuleError
 from console.api.app import Server
-from console.commands import run_fleet
+from console.commands import fleet_layout, run_fleet
 from console.config import ConfigError, ServerConfig, load_config
+from console.demo_release import DemoRelease, ReleaseOptions
 from console.settings import configure_process_logging, data_dir, resolve
 from console.stack import DEFAULT_SERVER_URL, SERVER_URL_ENV, Stack, StackOptions, console_command
 from sample_services.slos import DEMO_SLO_DIR
@@ -87,12 +88,29 @@ def up(args: argparse.Namespace) -> int:
     except RuntimeError as error:
         print(f"watchfloor up: {error}", file=sys.stderr)
         return 1
+    release = None
     try:
         # The fleet's telemetry goes to this server unless told otherwise.
         args.otlp_endpoint = args.otlp_endpoint or f"{stack.server_url}/v1/traces"
         args.bulk_url = args.bulk_url or f"{stack.server_url}/_bulk"
-        return run_fleet(args, "Watchfloor demo is up.", stack.where_to_look())
+        # What a release pipeline would have done: started as the fleet starts, so the
+        # deploy marks land at its start and the warm-up counts from it. Without traffic
+        # there is nothing to judge. Logging first: its first lines come before the fleet's.
+        configure_process_logging(logging.INFO)
+        release = DemoRelease(
+            stack.server_url,
+            fleet_layout(args),
+            ReleaseOptions(
+                canary_after_s=None if args.no_traffic else args.demo_canary_after,
+                canary_every_s=args.demo_canary_every,
+                token=os.environ.get("WATCHFLOOR_API_TOKEN") or None,  # a secret: never logged
+            ),
+        )
+        release.start()
+        return run_fleet(args, "Watchfloor demo is up.", [*stack.where_to_look(), release.describe()])
     finally:
+        if release is not None:
+            release.stop()
         stack.stop()
 
 

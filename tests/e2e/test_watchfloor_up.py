@@ -21,6 +21,11 @@ def _get(url: str) -> httpx.Response | None:
         return None
 
 
+def _json(url: str, otherwise):
+    answer = _get(url)
+    return answer.json() if answer is not None and answer.status_code == 200 else otherwise
+
+
 def _shown(page, text: str) -> bool:
     """Whether a table cell shows ``text``; if not, reload the page (its data is as of the load)."""
     if page.locator(f"{GRID} td", has_text=text).count() > 0:
@@ -68,6 +73,8 @@ def test_up_wires_the_fleet_into_the_server_and_the_console_and_stops_everything
             "0.05",
             "--duration",
             "75s",  # room for a loaded CI machine: everything below must happen while it runs
+            "--demo-canary-after",
+            "20s",  # the release story's first analysis, well inside the run
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -95,6 +102,32 @@ def test_up_wires_the_fleet_into_the_server_and_the_console_and_stops_everything
 
         health = eventually(targets_up, what="eight scrape targets, all up")
         assert len(health) == INSTANCES
+        # The release story: the drm canary config stored, the canary deploys marked, and
+        # after the warm-up an analysis of drm's canary started.
+        eventually(
+            lambda: [c for c in _json(f"{server}/canaryConfig", []) if c["name"] == "drm-canary"],
+            what="the drm canary config stored",
+        )
+        eventually(
+            lambda: (
+                {
+                    (a["kind"], a["version"])
+                    for a in _json(f"{server}/api/v1/annotations", {}).get("annotations", [])
+                }
+                >= {("deploy", f"{app}-v2-canary") for app in ("playback", "drm", "cdn", "encoding")}
+            ),
+            what="a deploy annotation per canary cluster",
+        )
+        eventually(
+            lambda: [
+                a
+                for a in _json(f"{server}/api/v1/canary/analyses", {}).get("analyses", [])
+                if a["configName"] == "drm-canary" and a["application"] == "drm"
+            ],
+            timeout_s=45,
+            interval_s=0.5,
+            what="an analysis of the drm canary",
+        )
         consoled = eventually(lambda: _get(f"{console}/_stcore/health"), timeout_s=60, what="the console")
         assert consoled.status_code == 200
         # The console opens on the Overview, with the fleet's clusters in it.
@@ -116,6 +149,7 @@ def test_up_wires_the_fleet_into_the_server_and_the_console_and_stops_everything
             process.stdout.close()
     assert process.returncode == 0, output
     assert f"Server:   {server}" in output and f"Console:  {console}" in output
+    assert "Release:  the demo stores the canary config" in output and "demo release:" not in output
     # Everything stopped with it: the fleet, the console and the server.
     eventually(
         lambda: all(refused(p) for p in (server_port, console_port, *range(base, base + INSTANCES))),
