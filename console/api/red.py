@@ -5,7 +5,10 @@ operations read this one answer instead of a dozen graph queries. The figures co
 the span-derived RED series (``collectors/span_metrics.py``) of spans that serve work —
 kind ``server`` or ``consumer`` — so every traced service has a row, metrics or not:
 
-* ``requests``: spans counted over the range; ``rate_per_s`` that over the range's length;
+* ``requests``: spans counted over the range; ``rate_per_s`` that over the part of the range
+  since the group's first step with spans (as Prometheus's ``rate`` does not extrapolate a
+  series to before it began: a service deployed ten minutes into an hour shows its real
+  rate, not a sixth of it);
 * ``errors`` and ``error_pct``: spans with status ``error``;
 * ``mean_ms`` from the duration's totalTime; ``p50_ms``/``p95_ms``/``p99_ms`` estimated
   from the duration buckets summed over the whole range (Prometheus's
@@ -62,9 +65,21 @@ class RedReader:
         self, expression: str, keys: tuple[str, ...], first: int, last: int
     ) -> dict[tuple[str, ...], float]:
         """Values of ``keys`` → count over the range, for an expression of per-second rates."""
+        return {key: count for key, (count, _) in self._counts(expression, keys, first, last).items()}
+
+    def _counts(
+        self, expression: str, keys: tuple[str, ...], first: int, last: int
+    ) -> dict[tuple[str, ...], tuple[float, int]]:
+        """Values of ``keys`` → (count over the range, start of the first step with data)."""
         series = evaluate(expression, self.store, first, last, self.step_ms, limits=self.limits)
         step_s = self.step_ms / 1000
-        return {tuple(s.tags.get(k, "") for k in keys): float(np.nansum(s.values)) * step_s for s in series}
+        found = {}
+        for s in series:
+            seen = np.flatnonzero(np.isfinite(s.values))
+            # Step i covers (first + i·step, first + (i + 1)·step]: it began at first + i·step.
+            since = first + int(seen[0]) * self.step_ms if len(seen) else first
+            found[tuple(s.tags.get(k, "") for k in keys)] = (float(np.nansum(s.values)) * step_s, since)
+        return found
 
     def rows(self, start_ms: int, end_ms: int, by: str, service: str | None) -> list[dict[str, Any]]:
         keys = GROUPINGS[by]
@@ -72,7 +87,7 @@ class RedReader:
         last = max(-(-end_ms // self.step_ms) * self.step_ms, first + self.step_ms)
         scope = _SERVING + (f",nf.app,{service},:eq,:and" if service else "")
         group = f"(,{','.join(keys)},)"
-        calls = self._sums(f"name,span.calls,:eq,{scope},:and,{group},:by", keys, first, last)
+        calls = self._counts(f"name,span.calls,:eq,{scope},:and,{group},:by", keys, first, last)
         errors = self._sums(
             f"name,span.calls,:eq,{scope},:and,status.code,error,:eq,:and,{group},:by", keys, first, last
         )
@@ -90,9 +105,8 @@ class RedReader:
         for (*group_key, le), count in buckets.items():
             bound = math.inf if le == "+Inf" else float(le)
             by_group.setdefault(tuple(group_key), {})[bound] = count
-        window_s = (last - first) / 1000
         rows = []
-        for key, requests in calls.items():
+        for key, (requests, since) in calls.items():
             failed = errors.get(key, 0.0)
             seconds = total.get(key, math.nan)
             hist = by_group.get(key, {})
@@ -100,7 +114,7 @@ class RedReader:
             cumulative = np.array([hist[b] for b in bounds], dtype=np.float64).reshape(len(bounds), 1)
             estimates = quantiles(bounds, cumulative, PERCENTILES)
             mean_ms = seconds / requests * 1000 if requests > 0 else math.nan
-            rate = requests / window_s
+            rate = requests / ((last - since) / 1000)
             row: dict[str, Any] = {OUTPUT_NAMES[k]: v for k, v in zip(keys, key, strict=True)}
             row.update(
                 requests=round(requests, 3),

@@ -6,7 +6,7 @@ import httpx
 import pytest
 
 from store.model import SPAN_KIND_SERVER, STATUS_ERROR
-from tests.support.console_seed import seed_world
+from tests.support.console_seed import STEP_MS, seed_world
 
 
 @pytest.fixture(scope="module")
@@ -79,3 +79,19 @@ def test_limit_outside_its_bounds_is_refused(world):
     assert _red(world, limit="0").status_code in (400, 422)
     assert len(_red(world, limit="2").json()["rows"]) == 2
     assert _red(world, limit="2").json()["truncated"] is True
+
+
+def test_the_rate_is_over_the_part_of_the_range_since_spans_began(world):
+    # An hour asked for; the world's spans began SPAN_MINUTES ago: the rate is over those minutes
+    # (to a step either side), not diluted over the hour before the service served anything.
+    now_ms = world.now_ms
+    start_ms, end_ms = now_ms - 3_600_000, now_ms + STEP_MS
+    [drm] = _red(world, by="service", service="drm", start=start_ms, end=end_ms).json()["rows"]
+    first_span_ms = min(s.start_ns for s in world.spans if s.service == "drm") // 1_000_000
+    served_s = (end_ms - first_span_ms) / 1000
+    assert (
+        drm["requests"] / (served_s + STEP_MS / 500)
+        <= drm["rate_per_s"]
+        <= drm["requests"] / (served_s - STEP_MS / 500)
+    )
+    assert drm["rate_per_s"] > 1.5 * drm["requests"] / 3_600  # the whole hour's would be half of it
