@@ -55,10 +55,12 @@ def changes_near(controls: Controls, services: Sequence[str], at_ms: int) -> Non
     st.caption("The latest change of each service before this:")
     for column, row in zip(st.columns(len(latest)), latest, strict=True):
         page, state = _target(row)
-        label = f"{row['kind']} {row['service']}: {row['what']} ({ago_text(row['time_ms'], at_ms)})"
+        # Short enough for a column: kind, service, version or verdict, when; the rest on hover.
+        label = f"{row['kind']} {row['service']} {row['version']}".strip()
+        label += f" · {ago_text(row['time_ms'], at_ms)}"
         with column:
             icon = ":material/compare_arrows:" if row["analysis"] else ":material/rocket_launch:"
-            jump(controls, page, label, icon=icon, **state)
+            jump(controls, page, label, icon=icon, hint=row["what"], **state)
 
 
 def changes_table(controls: Controls, rows: Sequence[Mapping[str, Any]], *, key: str) -> None:

@@ -99,12 +99,21 @@ def link_state(controls: Controls, **state: Any) -> dict[str, Any]:
     return {**{k: controls.state[k] for k in _CARRIED}, **state}
 
 
-def jump(controls: Controls, page: PageSpec, label: str, *, icon: str | None = None, **state: Any) -> None:
+def jump(
+    controls: Controls,
+    page: PageSpec,
+    label: str,
+    *,
+    icon: str | None = None,
+    hint: str | None = None,  # shown on hover
+    **state: Any,
+) -> None:
     """A link to ``page`` opened with ``state`` and this page's time range (one click)."""
     st.page_link(
         page.script,
         label=plain(label),
         icon=icon or page.icon,
+        help=None if hint is None else plain(hint),
         query_params=link_params(page, **link_state(controls, **state)),
     )
 

@@ -123,6 +123,7 @@ def overview() -> None:
                 hide_index=True,
                 column_config={
                     "created": st.column_config.DatetimeColumn("created", format="YYYY-MM-DD HH:mm:ss"),
+                    "score": st.column_config.NumberColumn("score", format="%.1f"),
                     "open": st.column_config.LinkColumn("open", display_text="analysis"),
                 },
                 key="overview.canaries",
