@@ -109,8 +109,17 @@ def slo_rows(slos: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
 
 
 def verdict_counts(analyses: Iterable[Mapping[str, Any]]) -> dict[str, int]:
+    """Verdicts of the canaries as they stand: the newest analysis of each config and experiment
+    scope counts, once (an analysis list is newest first; a canary judged again replaces its
+    earlier verdict)."""
     counts: dict[str, int] = {}
+    seen: set[tuple[str, str]] = set()
     for analysis in analyses:
+        experiments = sorted(str(p.get("experiment")) for p in (analysis.get("scopes") or {}).values())
+        canary = (str(analysis.get("configName") or ""), ",".join(experiments) or str(analysis.get("id")))
+        if canary in seen:
+            continue
+        seen.add(canary)
         verdict = str(analysis.get("verdict") or "running")
         counts[verdict] = counts.get(verdict, 0) + 1
     return counts

@@ -8,7 +8,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from console.ui.changes import changes_table, read_changes
+from console.ui.changes import ANALYSES_READ, changes_table, read_changes
 from console.ui.data.canary import VERDICT_COLOURS, analysis_rows
 from console.ui.data.overview import HEALTH_COLOURS, service_rows, slo_rows, verdict_counts
 from console.ui.frame import empty, fetch, jump, start, url_of
@@ -38,7 +38,7 @@ def overview() -> None:
     red = fetch("red", start=start_ms, end=end_ms, by=state["by"])
     slos = fetch("slos")
     alerts = fetch("alerts", state="firing")
-    analyses = fetch("canary_analyses", limit=10)
+    analyses = fetch("canary_analyses", limit=ANALYSES_READ)  # the changes table reads the same
     if red is None:
         return
     slo_list = slos["slos"] if slos else []

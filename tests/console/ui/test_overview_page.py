@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from console.ui.data.overview import health
+from console.ui.data.overview import health, verdict_counts
 from tests.console.ui.support import table, window
 
 
@@ -88,3 +88,19 @@ def test_slo_alert_and_change_tables_are_the_apis(world, console):
         [t.value // 1_000_000 for t in changes["time"]], changes["kind"], changes["service"], strict=True
     )
     assert list(shown) == sorted(expected, key=lambda r: (-r[0], r[2], r[1]))
+
+
+def test_canaries_failing_counts_each_canarys_newest_verdict_once():
+    def analysis(n, config, experiment, verdict):
+        scopes = {"default": {"control": "x-v1", "experiment": experiment}} if experiment else {}
+        return {"id": str(n), "configName": config, "scopes": scopes, "verdict": verdict}
+
+    newest_first = [
+        analysis(5, "drm-canary", "drm-v2-canary", "pass"),  # judged again: it passes now
+        analysis(4, "drm-canary", "drm-v2-canary", "fail"),
+        analysis(3, "cdn-canary", "cdn-v2-canary", "fail"),
+        analysis(2, "cdn-canary", "cdn-v3-canary", None),
+        analysis(1, "adhoc", None, "fail"),  # no scopes listed: each analysis is its own canary
+        analysis(0, "adhoc", None, "fail"),
+    ]
+    assert verdict_counts(newest_first) == {"pass": 1, "fail": 3, "running": 1}
