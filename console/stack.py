@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -71,6 +72,17 @@ def console_command(
     return command, {**os.environ, SERVER_URL_ENV: server_url}
 
 
+def port_in_use(host: str, port: int) -> bool:
+    """Whether something listens on ``host:port`` (a socket lingering in TIME_WAIT does not count)."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn and Streamlit bind
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return True
+    return False
+
+
 class Stack:
     """The server (and the console) of ``watchfloor up``."""
 
@@ -106,6 +118,14 @@ class Stack:
     def start(self) -> None:
         """Start the server and wait for its health; then the console. Raises RuntimeError saying why."""
         o = self.options
+        # Another server on the port would answer /healthz for ours, which then fails to bind:
+        # refuse before starting anything rather than wire the fleet to a stranger.
+        wanted = [("--port", o.server_port)] + ([("--console-port", o.console_port)] if o.console else [])
+        for flag, port in wanted:
+            if port_in_use(o.host, port):
+                raise RuntimeError(
+                    f"{o.host}:{port} is already in use ({flag}): is another watchfloor running?"
+                )
         command = [sys.executable, "-m", "console.cli", "serve", "--data", str(o.data_dir)]
         command += ["--host", o.host, "--port", str(o.server_port)]
         if o.step_s is not None:
