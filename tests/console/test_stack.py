@@ -25,9 +25,8 @@ def test_a_listening_port_is_in_use_and_a_free_one_is_not(listener):
 
 @pytest.mark.parametrize("flag", ["--port", "--console-port"])
 def test_up_refuses_a_taken_port_before_starting_anything(tmp_path, listener, flag):
-    ports = {"server_port": free_port(), "console_port": free_port()}
-    ports["server_port" if flag == "--port" else "console_port"] = listener
-    stack = Stack(StackOptions(tmp_path, **ports))
+    server_port, console_port = (listener, free_port()) if flag == "--port" else (free_port(), listener)
+    stack = Stack(StackOptions(tmp_path, server_port=server_port, console_port=console_port))
     with pytest.raises(RuntimeError, match=rf"127\.0\.0\.1:{listener} is already in use \({flag}\)"):
         stack.start()
     assert not (tmp_path / "logs").exists()  # no server was spawned
