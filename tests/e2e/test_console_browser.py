@@ -85,24 +85,29 @@ def metrics_of(page: Page) -> dict[str, str]:
     return dict(m.split("\n\n", 1) for m in page.get_by_test_id("stMetric").all_inner_texts())
 
 
+def metric(page: Page, label: str) -> str:
+    """The figure under ``label`` once drawn (a fragment may still be drawing when the app is idle)."""
+    return eventually(lambda: metrics_of(page).get(label), timeout_s=30, what=f"the {label!r} figure")
+
+
 def api(world: World, path: str, **params: str) -> Any:
     return httpx.get(f"{world.url}{path}", params=params).json()
 
 
 def _alerts(page: Page, world: World) -> None:
     firing = api(world, "/api/v1/alerts", state="firing")["alerts"]
-    assert metrics_of(page)["Firing"] == str(len(firing))
+    assert metric(page, "Firing") == str(len(firing))
 
 
 def _service(page: Page, world: World) -> None:
     window = {"start": str(world.now_ms - 3_600_000), "end": str(world.now_ms + 60_000)}
     [drm] = api(world, "/api/v1/red", by="service", service="drm", **window)["rows"]
-    assert metrics_of(page)["Error %"] == f"{drm['error_pct']:.2f}"
+    assert metric(page, "Error %") == f"{drm['error_pct']:.2f}"
 
 
 def _slos(page: Page, world: World) -> None:
     [slo] = api(world, "/api/v1/slos")["slos"]
-    assert metrics_of(page)["SLI %"] == f"{slo['sli'] * 100:.3f}"
+    assert metric(page, "SLI %") == f"{slo['sli'] * 100:.3f}"
 
 
 def _metrics(page: Page, world: World) -> None:
@@ -113,7 +118,7 @@ def _metrics(page: Page, world: World) -> None:
 
 def _traces(page: Page, world: World) -> None:
     trace = api(world, f"/api/v1/traces/{SLOW_TRACE}")
-    assert metrics_of(page)["Spans"] == str(len(trace["spans"])) == "4"
+    assert metric(page, "Spans") == str(len(trace["spans"])) == "4"
 
 
 def _logs(page: Page, world: World) -> None:
@@ -130,7 +135,7 @@ def _canary(page: Page, world: World) -> None:
 def _status(page: Page, world: World) -> None:
     targets = api(world, "/api/v1/targets")["targets"]
     up = sum(t["health"] == "up" for t in targets)
-    assert metrics_of(page)["targets up"] == f"{up} / {len(targets)}"
+    assert metric(page, "targets up") == f"{up} / {len(targets)}"
 
 
 def _nothing(page: Page, world: World) -> None:
