@@ -8,7 +8,7 @@ a one-click link to another page carrying the current time range.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import pandas as pd
@@ -69,6 +69,20 @@ def empty(frame: pd.DataFrame, text: str) -> bool:
     if nothing:
         st.caption(plain(text))
     return nothing
+
+
+def coloured(
+    frame: pd.DataFrame, column: str, colours: Mapping[str, str], *, fill: bool = True
+) -> pd.io.formats.style.Styler:
+    """``frame`` with each ``column`` cell in its value's colour: filled (a badge) or as bold text."""
+
+    def style(value: Any) -> str:
+        colour = colours.get(str(value))
+        if not colour:
+            return ""
+        return f"background-color: {colour}; color: white" if fill else f"color: {colour}; font-weight: bold"
+
+    return frame.style.map(style, subset=[column])
 
 
 def open_row(state: PageState, field: str, table_key: str, ids: Sequence[str]) -> Callable[[], None]:

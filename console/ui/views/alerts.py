@@ -33,7 +33,7 @@ from console.ui.data.alerts import (
     timeline_rows,
     title_of,
 )
-from console.ui.frame import empty, failure, fetch, follow_clicks, jump, open_row, start, url_of
+from console.ui.frame import coloured, empty, failure, fetch, follow_clicks, jump, open_row, start, url_of
 from console.ui.pages import ALERTS
 from console.ui.safe import plain
 from console.ui.session import ApiError, ServerUnreachable, now_ms, write
@@ -60,11 +60,6 @@ def _done(message: str) -> None:
     st.rerun()  # read everything again: the write cleared the cache
 
 
-def _state_style(value: Any) -> str:
-    colour = STATE_COLOURS.get(str(value))
-    return f"color: {colour}; font-weight: bold" if colour else ""
-
-
 @st.fragment(run_every=controls.refresh_s)
 def board() -> None:
     follow_clicks()
@@ -88,7 +83,7 @@ def board() -> None:
     opened = [url_of(controls, ALERTS, state=state["state"], alert=a["fingerprint"]) for a in chosen]
     frame.insert(0, "open", opened)
     st.dataframe(
-        frame.style.map(_state_style, subset=["state"]),
+        coloured(frame, "state", STATE_COLOURS, fill=False),
         hide_index=True,
         on_select=open_row(state, "alert", "alerts.list", [a["fingerprint"] for a in chosen]),
         selection_mode="single-row",

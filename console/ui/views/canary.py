@@ -29,7 +29,7 @@ from console.ui.data.canary import (
     scoped,
     start_request,
 )
-from console.ui.frame import failure, fetch, follow_clicks, jump, open_row, start, url_of
+from console.ui.frame import coloured, failure, fetch, follow_clicks, jump, open_row, start, url_of
 from console.ui.pages import CANARY, LOGS, METRICS, SERVICE
 from console.ui.safe import plain
 from console.ui.session import ApiError, ServerUnreachable, now_ms, write
@@ -51,11 +51,6 @@ COLUMNS: dict[str, Any] = {
 }  # fmt: skip
 
 
-def _verdict_style(value: Any) -> str:
-    colour = VERDICT_COLOURS.get(str(value))
-    return f"background-color: {colour}; color: white" if colour else ""
-
-
 @st.fragment(run_every=controls.refresh_s)
 def analyses() -> None:
     follow_clicks()
@@ -69,7 +64,7 @@ def analyses() -> None:
     frame = pd.DataFrame(rows)
     frame.insert(0, "open", [url_of(controls, CANARY, analysis=r["id"]) for r in rows])
     st.dataframe(
-        frame.style.map(_verdict_style, subset=["verdict"]),
+        coloured(frame, "verdict", VERDICT_COLOURS),
         hide_index=True,
         on_select=open_row(state, "analysis", "canary.list", [r["id"] for r in rows]),
         selection_mode="single-row",

@@ -3,15 +3,13 @@ firing alerts, the latest canary verdicts and deploys. A row opens its Service p
 
 from __future__ import annotations
 
-from typing import Any
-
 import pandas as pd
 import streamlit as st
 
 from console.ui.changes import ANALYSES_READ, changes_table, read_changes
 from console.ui.data.canary import VERDICT_COLOURS, analysis_rows
 from console.ui.data.overview import HEALTH_COLOURS, service_rows, slo_rows, verdict_counts
-from console.ui.frame import empty, fetch, jump, start, url_of
+from console.ui.frame import coloured, empty, fetch, jump, start, url_of
 from console.ui.pages import ALERTS, CANARY, OVERVIEW, SERVICE, SLOS
 from console.ui.safe import plain
 from console.ui.time_range import describe
@@ -19,16 +17,6 @@ from console.ui.time_range import describe
 controls = start(OVERVIEW)
 state = controls.state
 st.radio("Rows per", ["cluster", "service"], key=state.key("by"), horizontal=True)
-
-
-def _verdict_style(value: Any) -> str:
-    colour = VERDICT_COLOURS.get(str(value))
-    return f"color: {colour}; font-weight: bold" if colour else ""
-
-
-def _health_style(value: Any) -> str:
-    colour = HEALTH_COLOURS.get(str(value))
-    return f"background-color: {colour}; color: white" if colour else ""
 
 
 @st.fragment(run_every=controls.refresh_s)
@@ -62,7 +50,7 @@ def overview() -> None:
         if state["by"] == "service":
             frame = frame.drop(columns=["cluster"])
     st.dataframe(
-        frame.style.map(_health_style, subset=["health"]) if not frame.empty else frame,
+        coloured(frame, "health", HEALTH_COLOURS) if not frame.empty else frame,
         hide_index=True,
         column_config={
             "open": st.column_config.LinkColumn("open", display_text="service page"),
@@ -119,7 +107,7 @@ def overview() -> None:
         )
         if not empty(canary_table, "No canary analysis has run."):
             st.dataframe(
-                canary_table.style.map(_verdict_style, subset=["verdict"]),
+                coloured(canary_table, "verdict", VERDICT_COLOURS, fill=False),
                 hide_index=True,
                 column_config={
                     "created": st.column_config.DatetimeColumn("created", format="YYYY-MM-DD HH:mm:ss"),

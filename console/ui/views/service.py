@@ -87,10 +87,11 @@ def _metric_value(row: Mapping[str, Any] | None, key: str, fmt: str) -> str:
     return "no data" if value is None else format(value, fmt)
 
 
-def _charts(service: str, cluster: str, split: bool, start_ms: int, end_ms: int) -> None:
+def _charts(
+    service: str, cluster: str, split: bool, start_ms: int, end_ms: int, marks: list[dict[str, Any]]
+) -> None:
     q = queries(service, cluster, split)
     answers = {name: fetch("graph", q=expr, s=str(start_ms), e=str(end_ms)) for name, expr in q.items()}
-    marks = read_changes([service], start_ms, end_ms)
     label = cluster or service
     figures = {}
     if answers["calls"] is not None:
@@ -184,11 +185,12 @@ def service_page() -> None:
     figures[2].metric("p50 ms", _metric_value(row, "p50_ms", ".1f"))
     figures[3].metric("p95 ms", _metric_value(row, "p95_ms", ".1f"))
     figures[4].metric("p99 ms", _metric_value(row, "p99_ms", ".1f"))
-    _charts(service, cluster, split, start_ms, end_ms)
+    changes = read_changes([service], start_ms, end_ms)  # marks on the charts, rows in the table
+    _charts(service, cluster, split, start_ms, end_ms, changes)
     _operations(service, start_ms, end_ms)
     _slos(service)
     st.subheader("Deploys and canaries")
-    changes_table(controls, read_changes([service], start_ms, end_ms), key="service.changes")  # cached
+    changes_table(controls, changes, key="service.changes")
 
 
 service_page()
