@@ -23,8 +23,8 @@ import httpx
 
 from canary.config import ConfigError, load_canary_config
 from canary.scopes import iso, parse_instant
-from console.settings import parse_duration, resolve
-from console.stack import DEFAULT_SERVER_URL, SERVER_URL_ENV
+from console.settings import API_TOKEN_ENV, SERVER_URL_ENV, parse_duration, resolve
+from console.stack import DEFAULT_SERVER_URL
 
 __all__ = ["add_canary_parser", "analysis_request", "canary"]
 
@@ -191,7 +191,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"watchfloor canary run: {args.config}: {error}", file=sys.stderr)
         return TROUBLE
     server = _server(args)
-    token = os.environ.get("WATCHFLOOR_API_TOKEN")
+    token = os.environ.get(API_TOKEN_ENV)
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     try:
         with httpx.Client(base_url=server, headers=headers, timeout=30.0) as client:

@@ -23,6 +23,7 @@ from console.canary_commands import analysis_request
 from console.settings import parse_duration
 from sample_services.canary import DRM_CANARY_CONFIG
 from sample_services.service import InstanceSpec
+from store.backends.promql_text import duration
 
 __all__ = ["DEFAULT_AFTER_S", "DEFAULT_EVERY_S", "DemoRelease", "ReleaseOptions", "parse_after"]
 
@@ -45,10 +46,7 @@ def parse_after(text: str) -> float | None:
 
 def span(seconds: float) -> str:
     """``900`` → ``15m``, ``20`` → ``20s``: durations as the flags take them."""
-    for unit, size in (("h", 3600), ("m", 60)):
-        if seconds >= size and seconds % size == 0:
-            return f"{seconds / size:g}{unit}"
-    return f"{seconds:g}s"
+    return duration(round(seconds * 1000))
 
 
 @dataclass(frozen=True)

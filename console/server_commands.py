@@ -15,8 +15,8 @@ from console.api.app import Server
 from console.commands import fleet_layout, run_fleet
 from console.config import ConfigError, ServerConfig, load_config
 from console.demo_release import DemoRelease, ReleaseOptions
-from console.settings import configure_process_logging, data_dir, resolve
-from console.stack import DEFAULT_SERVER_URL, SERVER_URL_ENV, Stack, StackOptions, console_command
+from console.settings import API_TOKEN_ENV, SERVER_URL_ENV, configure_process_logging, data_dir, resolve
+from console.stack import DEFAULT_SERVER_URL, Stack, StackOptions, console_command
 from sample_services.slos import DEMO_SLO_DIR
 from slo.problems import ValidationError
 
@@ -103,7 +103,7 @@ def up(args: argparse.Namespace) -> int:
             ReleaseOptions(
                 canary_after_s=None if args.no_traffic else args.demo_canary_after,
                 canary_every_s=args.demo_canary_every,
-                token=os.environ.get("WATCHFLOOR_API_TOKEN") or None,  # a secret: never logged
+                token=os.environ.get(API_TOKEN_ENV) or None,
             ),
         )
         release.start()

@@ -14,6 +14,9 @@ from collections.abc import Mapping
 from pathlib import Path
 
 DEFAULT_DATA_DIR = Path("var")
+# Where the clients (the CLI, the console, `up`'s release story) find the server and its token.
+SERVER_URL_ENV = "WATCHFLOOR_SERVER_URL"
+API_TOKEN_ENV = "WATCHFLOOR_API_TOKEN"  # a secret: sent on writes, never logged or shown
 DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 

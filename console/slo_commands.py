@@ -10,8 +10,8 @@ from typing import Any
 
 import httpx
 
-from console.settings import resolve
-from console.stack import DEFAULT_SERVER_URL, SERVER_URL_ENV
+from console.settings import SERVER_URL_ENV, resolve
+from console.stack import DEFAULT_SERVER_URL
 from slo.problems import ValidationError
 from slo.registry import load_files
 

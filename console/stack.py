@@ -21,11 +21,11 @@ from pathlib import Path
 import httpx
 
 from console.fleet_runner import die_with_parent
+from console.settings import SERVER_URL_ENV
 
 SERVER_START_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 60.0  # longer than the server's own 30 s to commit what it queued
 UI_SCRIPT = Path(__file__).parent / "ui" / "app.py"
-SERVER_URL_ENV = "WATCHFLOOR_SERVER_URL"
 DEFAULT_SERVER_URL = "http://127.0.0.1:7070"
 
 

@@ -18,11 +18,11 @@ from typing import Any
 
 import streamlit as st
 
+from console.settings import API_TOKEN_ENV, SERVER_URL_ENV
 from console.ui.api_client import WatchfloorClient
 from console.ui.api_errors import ApiError, ServerUnreachable
 
-SERVER_URL_ENV = "WATCHFLOOR_SERVER_URL"
-TOKEN_ENV = "WATCHFLOOR_API_TOKEN"
+TOKEN_ENV = API_TOKEN_ENV
 DEFAULT_SERVER_URL = "http://127.0.0.1:7070"
 CACHE_TTL_S = 15 * 60  # the longest refresh interval offered (time_range.REFRESH_INTERVALS)
 DEFAULT_BUCKET_S = 10  # "now" moves in these steps when auto-refresh is off

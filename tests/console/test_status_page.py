@@ -8,7 +8,8 @@ import httpx
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from console.stack import SERVER_URL_ENV, UI_SCRIPT
+from console.settings import SERVER_URL_ENV
+from console.stack import UI_SCRIPT
 from console.ui.status_data import fetch_status, log_rows
 from store.model import LogRecord
 from tests.support.server import RunningServer

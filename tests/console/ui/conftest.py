@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from console.ui.session import SERVER_URL_ENV, TOKEN_ENV, reset
+from console.settings import SERVER_URL_ENV
+from console.ui.session import TOKEN_ENV, reset
 from tests.support.console_seed import TOKEN, World, seed_world
 
 APP = str(Path(__file__).parents[3] / "console" / "ui" / "app.py")

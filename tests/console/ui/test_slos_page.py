@@ -6,6 +6,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from console.settings import SERVER_URL_ENV
 from console.ui.data.slos import (
     Indicator,
     breaches,
@@ -15,7 +16,6 @@ from console.ui.data.slos import (
     indicator_of,
     sli_points,
 )
-from console.ui.session import SERVER_URL_ENV
 from console.ui.time_range import step_for
 from tests.console.ui.support import api, charts, none, query_of, table, window
 from tests.support.console_seed import HOSTILE_MESSAGE, SLO_YAML, TOKEN, seed_world

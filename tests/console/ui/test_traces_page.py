@@ -9,10 +9,10 @@ from urllib.parse import parse_qs
 
 import pytest
 
+from console.settings import SERVER_URL_ENV
 from console.ui.data.dependency_graph import dependency_figure, layers
 from console.ui.data.traces import search_query
 from console.ui.safe import plain
-from console.ui.session import SERVER_URL_ENV
 from store.model import SPAN_KIND_CLIENT, SPAN_KIND_SERVER, STATUS_ERROR, STATUS_OK, Span
 from tests.console.ui.support import api, none, window
 from tests.support.console_seed import HOSTILE_MESSAGE, SLOW_TRACE, TOKEN
